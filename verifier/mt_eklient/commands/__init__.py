@@ -1,0 +1,1 @@
+"""`mtk` command groups, each with `register(subparsers)`."""

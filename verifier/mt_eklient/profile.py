@@ -1,0 +1,454 @@
+"""Device profiles: one medical application's operating-environment constraints, as its
+manufacturer states them (IfU, MDS2, security guide), approved by the hospital's MT engineering.
+
+Structure and types are checked by pydantic; the rules that span fields (contradictions) are
+checked in `semantic_problems`, so every problem names the field it is about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from datetime import date as Date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from .errors import InputError, Problem
+from .lifecycle import editions
+from .yamlsource import YamlDocument, load_yaml
+
+SID_PATTERN = r"^S-1-(\d+-){1,14}\d+$"
+KB_PATTERN = r"^KB\d{6,8}$"
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+Sid = Annotated[str, StringConstraints(pattern=SID_PATTERN)]
+Kb = Annotated[str, StringConstraints(pattern=KB_PATTERN)]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+ClockTime = Annotated[str, StringConstraints(pattern=TIME_PATTERN)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+AppLockerCollection = Literal["Exe", "Msi", "Script", "Dll", "Appx"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Application(_Model):
+    name: Text
+    version: str | None = None
+    # Subject of the code-signing certificate, as AppLocker publisher rules name it.
+    publisher: str | None = None
+    install_paths: list[Text] = []
+    executables: list[Text] = []
+    services: list[Text] = []
+    # Display name in the Uninstall keys; `*` wildcards allowed. Evidence that the app is installed.
+    uninstall_display_name: Text
+
+
+class SourceDocument(_Model):
+    kind: Literal["ifu", "mds2", "security_guide", "service_manual", "contract", "other"]
+    title: Text
+    version: str | None = None
+    date: Date | None = None
+
+
+class Governance(_Model):
+    approved_by: Text
+    approved_date: Date
+    sources: list[SourceDocument] = Field(min_length=1)
+
+
+class Classification(_Model):
+    type: Literal["W", "WM", "M"]
+    group: Literal[0, 1, 2]
+
+    @property
+    def label(self) -> str:
+        return f"{self.type}{self.group}"
+
+
+class OperatingSystem(_Model):
+    editions: list[str] = Field(min_length=1)
+    # Minimum patch level (UBR) per build, e.g. {19044: 5011}.
+    min_ubr: dict[int, int] = {}
+
+    @field_validator("editions")
+    @classmethod
+    def _known_editions(cls, value: list[str]) -> list[str]:
+        unknown = [e for e in value if e not in editions()]
+        if unknown:
+            raise ValueError(f"unknown edition {unknown[0]!r}; known: {', '.join(editions())}")
+        return value
+
+
+class WhitelistRule(_Model):
+    name: Text
+    collection: AppLockerCollection
+    kind: Literal["publisher", "path", "hash"]
+    value: Text
+    action: Literal["allow", "deny"] = "allow"
+
+
+class Whitelisting(_Model):
+    engine: Literal["applocker", "wdac"] = "applocker"
+    mode: Literal["audit", "enforce"] = "audit"
+    extra_rules: list[WhitelistRule] = []
+
+
+class Exclusions(_Model):
+    paths: list[Text] = []
+    processes: list[Text] = []
+    extensions: list[Annotated[str, StringConstraints(pattern=r"^\.?[A-Za-z0-9_]{1,16}$")]] = []
+
+    def is_empty(self) -> bool:
+        return not (self.paths or self.processes or self.extensions)
+
+
+class ScanSchedule(_Model):
+    day: Literal["everyday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    time: ClockTime
+    type: Literal["quick", "full"] = "quick"
+
+
+class Signatures(_Model):
+    source: Literal["internal_share", "wsus", "microsoft_update", "vendor"]
+    share: str | None = None
+
+
+class Antivirus(_Model):
+    permitted: bool
+    realtime: bool = True
+    exclusions: Exclusions = Exclusions()
+    scan: ScanSchedule | None = None
+    signatures: Signatures | None = None
+    # Control ids that become mandatory (cannot be waived) when antivirus is not permitted.
+    compensating_controls: list[Text] = []
+
+
+PortSpec = int | Annotated[str, StringConstraints(pattern=r"^\d{1,5}-\d{1,5}$")]
+
+
+class FirewallRule(_Model):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")]
+    protocol: Literal["tcp", "udp", "icmpv4", "icmpv6", "any"]
+    ports: list[PortSpec] = []
+    remote: list[Text] = Field(min_length=1)
+    program: str | None = None
+    description: str | None = None
+
+
+class Network(_Model):
+    internet: Literal["deny", "allow"] = "deny"
+    management_zone: Text = "management"
+    zones: dict[str, list[Text]] = {}
+    inbound: list[FirewallRule] = []
+    outbound: list[FirewallRule] = []
+
+
+class Wsus(_Model):
+    server: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")]
+    target_group: str | None = None
+
+
+class MaintenanceWindow(_Model):
+    days: list[Weekday] = Field(min_length=1)
+    start: ClockTime
+    duration_hours: int = Field(ge=1, le=24)
+
+
+class RebootRules(_Model):
+    automatic: bool = False
+    notify_minutes: int = Field(default=15, ge=0, le=1440)
+
+
+class Patching(_Model):
+    policy: Literal["automatic", "deferred", "vendor_approved", "vendor_managed"]
+    defer_days: int = Field(default=0, ge=0, le=365)
+    wsus: Wsus | None = None
+    approved_kbs: list[Kb] = []
+    blocked_kbs: list[Kb] = []
+    max_patch_age_days: int = Field(default=45, ge=1, le=3650)
+    maintenance_window: MaintenanceWindow | None = None
+    reboot: RebootRules = RebootRules()
+
+
+class RemovableMedia(_Model):
+    policy: Literal["block", "allow", "allow_listed"] = "block"
+    allowed_device_ids: list[Text] = []
+
+
+class Kiosk(_Model):
+    enabled: bool = False
+    auto_logon: bool = False
+    account_sid: Sid | None = None
+
+
+class Accounts(_Model):
+    # Members allowed in the local Administrators group besides the built-in Administrator (-500).
+    local_admins: list[Sid] = []
+    kiosk: Kiosk = Kiosk()
+    # Idle time before the screen locks; null only for kiosks that must stay visible.
+    screen_lock_seconds: int | None = Field(default=900, ge=60, le=3600)
+
+
+class RemoteAccess(_Model):
+    method: Literal["none", "customer_initiated_vpn", "vendor_portal", "rdp_management"] = "none"
+    rdp: Literal["disabled", "management_only"] = "disabled"
+
+
+class EventForwarding(_Model):
+    target: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")]
+    refresh_seconds: int = Field(default=60, ge=10, le=86400)
+
+
+class Monitoring(_Model):
+    audit_baseline: Literal["standard", "enhanced"] = "standard"
+    event_forwarding: EventForwarding | None = None
+    # Maximum log sizes in KiB per classic log name (Application, Security, System).
+    log_sizes_kb: dict[Literal["Application", "Security", "System"], int] = {}
+
+
+class Platform(_Model):
+    kind: Literal["physical", "virtual"] = "physical"
+
+
+class Waiver(_Model):
+    control: Text
+    reason: Text
+    owner: Text
+    expires: Date
+
+
+class Manufacturer(_Model):
+    name: Text
+    country: str | None = None
+    contact: str | None = None
+
+
+class ApplicationIdentity(_Model):
+    name: Text
+    version: Text
+
+
+class Profile(_Model):
+    schema_version: Literal[1] = 1
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    profile_version: int = Field(ge=1)
+    application: ApplicationIdentity
+    manufacturer: Manufacturer
+    governance: Governance
+    classification: Classification
+    platform: Platform = Platform()
+    os: OperatingSystem
+    applications: list[Application] = []
+    whitelisting: Whitelisting = Whitelisting()
+    antivirus: Antivirus
+    network: Network = Network()
+    patching: Patching
+    removable_media: RemovableMedia = RemovableMedia()
+    accounts: Accounts = Accounts()
+    remote_access: RemoteAccess = RemoteAccess()
+    monitoring: Monitoring = Monitoring()
+    waivers: list[Waiver] = []
+
+
+class LoadedProfile(BaseModel):
+    """A validated profile with where it came from (for error lines and the nameplate hash)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    profile: Profile
+    source: str
+    sha256: str
+    document: YamlDocument
+
+
+def _zone_or_address(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=True)
+        return False
+    except ValueError:
+        return True
+
+
+def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str]]:
+    """Contradictions and cross-references that a per-field schema cannot express."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    av = profile.antivirus
+    if not av.permitted:
+        if not av.exclusions.is_empty():
+            found.append((("antivirus", "exclusions"), "exclusions given but antivirus is not permitted"))
+        if "realtime" in av.model_fields_set and av.realtime:
+            found.append((("antivirus", "realtime"), "real-time protection on but antivirus is not permitted"))
+        if not av.compensating_controls and profile.classification.type == "WM":
+            found.append((("antivirus", "compensating_controls"),
+                          "antivirus is not permitted: name the compensating controls"))
+        if profile.whitelisting.mode != "enforce" and profile.classification.type == "WM":
+            found.append((("whitelisting", "mode"),
+                          "antivirus is not permitted, so whitelisting must be 'enforce' (compensating control)"))
+    wl = profile.whitelisting
+    if wl.mode == "enforce" and not wl.extra_rules and not any(
+        app.publisher or app.install_paths for app in profile.applications
+    ):
+        found.append((("whitelisting", "mode"),
+                      "enforce with no application rules: no application has a publisher or install path"))
+
+    net = profile.network
+    for zone, entries in net.zones.items():
+        for index, entry in enumerate(entries):
+            try:
+                ipaddress.ip_network(entry, strict=True)
+            except ValueError as err:
+                found.append((("network", "zones", zone, index), f"invalid IP address or CIDR {entry!r}: {err}"))
+    if profile.classification.type == "WM" and net.management_zone not in net.zones:
+        found.append((("network", "management_zone"),
+                      f"zone {net.management_zone!r} is not defined in network.zones (WinRM must stay reachable)"))
+    names: dict[str, tuple[str, int]] = {}
+    for direction in ("inbound", "outbound"):
+        for index, rule in enumerate(getattr(net, direction)):
+            where: tuple[str | int, ...] = ("network", direction, index)
+            key = rule.name.lower()
+            if key in names:
+                other = names[key]
+                found.append(((*where, "name"), f"duplicate rule name {rule.name!r} (also network.{other[0]}[{other[1]}])"))
+            names[key] = (direction, index)
+            for pindex, port in enumerate(rule.ports):
+                message = _port_problem(port)
+                if message:
+                    found.append(((*where, "ports", pindex), message))
+            if rule.ports and rule.protocol not in ("tcp", "udp"):
+                found.append(((*where, "ports"), f"ports need protocol tcp or udp, not {rule.protocol}"))
+            for rindex, remote in enumerate(rule.remote):
+                if _zone_or_address(remote) and remote not in net.zones:
+                    if re.fullmatch(r"[\d./:a-fA-F]+", remote):
+                        found.append(((*where, "remote", rindex), f"invalid IP address or CIDR {remote!r}"))
+                    else:
+                        found.append(((*where, "remote", rindex), f"unknown zone {remote!r}"))
+
+    patching = profile.patching
+    for index, kb in enumerate(patching.approved_kbs):
+        if kb in patching.blocked_kbs:
+            found.append((("patching", "approved_kbs", index), f"{kb} is both approved and blocked"))
+    if patching.policy == "deferred" and patching.defer_days == 0:
+        found.append((("patching", "defer_days"), "policy 'deferred' needs defer_days of at least 1"))
+    if patching.policy != "vendor_managed" and profile.classification.type == "WM" and patching.wsus is None:
+        found.append((("patching", "wsus"), "a WM client is patched from the hospital's WSUS: give wsus.server"))
+
+    media = profile.removable_media
+    if media.allowed_device_ids and media.policy != "allow_listed":
+        found.append((("removable_media", "allowed_device_ids"), "device ids are only used with policy 'allow_listed'"))
+    if media.policy == "allow_listed" and not media.allowed_device_ids:
+        found.append((("removable_media", "allowed_device_ids"), "policy 'allow_listed' needs at least one device id"))
+
+    kiosk = profile.accounts.kiosk
+    if kiosk.auto_logon and not kiosk.enabled:
+        found.append((("accounts", "kiosk", "auto_logon"), "auto-logon is only allowed on a kiosk (kiosk.enabled)"))
+    if kiosk.enabled and kiosk.account_sid is None:
+        found.append((("accounts", "kiosk", "account_sid"), "a kiosk needs the SID of its kiosk account"))
+    if profile.accounts.screen_lock_seconds is None and not kiosk.enabled:
+        found.append((("accounts", "screen_lock_seconds"), "only a kiosk may run without a screen lock"))
+    if profile.remote_access.rdp == "management_only" and profile.network.management_zone not in net.zones:
+        found.append((("remote_access", "rdp"), "RDP for management needs the management zone"))
+
+    seen_waivers: set[str] = set()
+    for index, waiver in enumerate(profile.waivers):
+        if waiver.control in seen_waivers:
+            found.append((("waivers", index, "control"), f"second waiver for {waiver.control}"))
+        seen_waivers.add(waiver.control)
+    return found
+
+
+def _port_problem(port: int | str) -> str | None:
+    low, high = (port, port) if isinstance(port, int) else tuple(int(p) for p in port.split("-"))
+    if not (1 <= low <= 65535 and 1 <= high <= 65535):
+        return f"port {port} outside 1-65535"
+    if low > high:
+        return f"port range {port} runs backwards"
+    return None
+
+
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Drop pydantic's union/validator tags from a location, keeping real keys and field names."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif not (isinstance(part, str) and part in _ALL_FIELD_NAMES):
+            continue
+        else:
+            node = None
+        path.append(part)
+    return tuple(path)
+
+
+def _pydantic_problems(doc: YamlDocument, err: ValidationError) -> list[Problem]:
+    # pydantic reports one value against each member of a union; keep one line per field.
+    unique: dict[tuple[str | int, ...], Problem] = {}
+    for item in err.errors():
+        loc = _clean_loc(doc.data, item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "required key missing"
+        elif "input" in item and not isinstance(item["input"], (dict, list)):
+            message = f"{message} (got {item['input']!r})"
+        unique.setdefault(loc, doc.problem(loc, message))
+    return list(unique.values())
+
+
+def _field_names(model: type[BaseModel], seen: set[str] | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    for name, info in model.model_fields.items():
+        seen.add(name)
+        for arg in _model_args(info.annotation):
+            if arg.__name__ not in seen:
+                _field_names(arg, seen)
+    return seen
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        out.extend(_model_args(arg))
+    return out
+
+
+_ALL_FIELD_NAMES = _field_names(Profile)
+
+
+def parse_profile(doc: YamlDocument) -> Profile:
+    if not isinstance(doc.data, dict):
+        raise InputError([doc.problem((), "a profile is a mapping of keys, not a " + type(doc.data).__name__)])
+    try:
+        profile = Profile.model_validate(doc.data)
+    except ValidationError as err:
+        raise InputError(_pydantic_problems(doc, err)) from None
+    problems = [doc.problem(path, message) for path, message in semantic_problems(profile)]
+    if problems:
+        raise InputError(problems)
+    return profile
+
+
+def load_profile(path: str | Path) -> LoadedProfile:
+    """Load and validate one profile file; InputError lists every problem with its line."""
+    doc = load_yaml(path)
+    profile = parse_profile(doc)
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return LoadedProfile(profile=profile, source=str(path), sha256=digest, document=doc)
+
+
+def profile_json_schema() -> dict[str, Any]:
+    schema = Profile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://mt-eklient.example/schemas/profile-v1.json"
+    schema["title"] = "mt-eklient device profile"
+    return schema

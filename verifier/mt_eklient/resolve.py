@@ -1,0 +1,265 @@
+"""catalog + profile + host variables -> the resolved baseline of one host.
+
+The one place where control values become concrete; the build and the verifier both use it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from . import __version__, applocker
+from .catalog import Catalog, Control
+from .classification import MtClass
+from .profile import LoadedProfile, Profile
+
+MANAGED_RULE_GROUP = "mt-eklient"
+MANAGEMENT_RULE_NAME = "mtk-management-winrm"
+WINRM_PORTS = ["5985", "5986"]
+ALL_PROFILES = ["Domain", "Private", "Public"]
+BUILTIN_ADMINISTRATOR = "S-1-5-21-*-500"
+
+
+@dataclass(frozen=True)
+class HostContext:
+    """What the inventory says about one host."""
+
+    name: str
+    declared_class: MtClass | None = None
+    # Site-specific zone addresses replace the profile's (profiles are per application, subnets per site).
+    zones: dict[str, list[str]] = field(default_factory=dict)
+    wsus_target_group: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedControl:
+    id: str
+    title: str
+    area: str
+    severity: str
+    check: dict[str, Any]
+    expected: Any
+    compare: str
+    build: bool
+    status: str  # applicable | not_applicable | waived
+    reason: str | None
+    waiver: dict[str, Any] | None
+    mandatory: bool
+    references: dict[str, Any]
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Baseline:
+    host: str
+    declared_class: str | None
+    profile_class: str
+    profile: dict[str, Any]
+    catalog_version: str
+    toolkit_version: str
+    resolved_on: str
+    controls: tuple[ResolvedControl, ...]
+    notes: tuple[str, ...] = ()
+
+    def applicable(self) -> list[ResolvedControl]:
+        return [c for c in self.controls if c.status == "applicable"]
+
+    def by_method(self, method: str, build_only: bool = False) -> list[ResolvedControl]:
+        return [c for c in self.applicable() if c.check["method"] == method and (c.build or not build_only)]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["controls"] = [asdict(c) for c in self.controls]
+        return out
+
+
+class ResolutionError(Exception):
+    """The catalog names a profile field that does not exist: a catalog bug, not user input."""
+
+
+def profile_value(profile: Profile, dotted: str) -> Any:
+    node: Any = profile
+    for part in dotted.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif hasattr(node, part):
+            node = getattr(node, part)
+        else:
+            raise ResolutionError(f"profile has no field {dotted!r}")
+    if hasattr(node, "model_dump"):
+        return node.model_dump(mode="json")
+    if isinstance(node, list):
+        return [n.model_dump(mode="json") if hasattr(n, "model_dump") else n for n in node]
+    return node
+
+
+def zone_addresses(profile: Profile, host: HostContext) -> dict[str, list[str]]:
+    zones = {**profile.network.zones, **host.zones}
+    return {name: sorted(normalise_address(a) for a in entries) for name, entries in zones.items()}
+
+
+def normalise_address(text: str) -> str:
+    """CIDR notation, with a plain address for a single host: the facts document's form."""
+    network = ipaddress.ip_network(text, strict=True)
+    if network.num_addresses == 1:
+        return str(network.network_address)
+    return str(network)
+
+
+def _expand_remote(remote: list[str], zones: dict[str, list[str]]) -> list[str]:
+    out: set[str] = set()
+    for entry in remote:
+        out.update(zones[entry] if entry in zones else [normalise_address(entry)])
+    return sorted(out)
+
+
+def management_rule(profile: Profile, host: HostContext) -> dict[str, Any]:
+    zones = zone_addresses(profile, host)
+    return {
+        "name": MANAGEMENT_RULE_NAME,
+        "display_name": "mt-eklient: WinRM from the management zone",
+        "group": MANAGED_RULE_GROUP,
+        "direction": "in",
+        "action": "allow",
+        "enabled": True,
+        "protocol": "tcp",
+        "local_ports": WINRM_PORTS,
+        "remote_ports": [],
+        "remote_addresses": zones.get(profile.network.management_zone, []),
+        "program": None,
+        "profiles": ALL_PROFILES,
+    }
+
+
+def firewall_rules(profile: Profile, host: HostContext) -> list[dict[str, Any]]:
+    """The exact rule set of the managed group: the management rule plus the profile's rules."""
+    zones = zone_addresses(profile, host)
+    rules = [management_rule(profile, host)]
+    for direction, short in (("inbound", "in"), ("outbound", "out")):
+        for rule in getattr(profile.network, direction):
+            ports = sorted(str(p) for p in rule.ports)
+            rules.append({
+                "name": f"mtk-{short}-{rule.name}",
+                "display_name": f"mt-eklient: {rule.description or rule.name}",
+                "group": MANAGED_RULE_GROUP,
+                "direction": short,
+                "action": "allow",
+                "enabled": True,
+                "protocol": rule.protocol,
+                "local_ports": ports if short == "in" else [],
+                "remote_ports": ports if short == "out" else [],
+                "remote_addresses": _expand_remote(rule.remote, zones),
+                "program": rule.program,
+                "profiles": ALL_PROFILES,
+            })
+    return rules
+
+
+def local_admins(profile: Profile, host: HostContext) -> list[str]:
+    return sorted({BUILTIN_ADMINISTRATOR, *profile.accounts.local_admins})
+
+
+def nameplate(loaded: LoadedProfile, host: HostContext) -> dict[str, Any]:
+    profile = loaded.profile
+    return {
+        "class": profile.classification.label,
+        "profile_id": profile.id,
+        "profile_version": profile.profile_version,
+        "profile_sha256": loaded.sha256,
+        "toolkit_version": __version__,
+    }
+
+
+def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContext) -> Any:
+    profile = loaded.profile
+    derivations: dict[str, Callable[[], Any]] = {
+        "firewall_rules": lambda: firewall_rules(profile, host),
+        "management_rule": lambda: management_rule(profile, host),
+        "local_admins": lambda: local_admins(profile, host),
+        "applocker_rules": lambda: sorted(applocker.rule_signatures(applocker.policy_xml(profile))),
+        "nameplate": lambda: nameplate(loaded, host)[control.check["property"]],
+    }
+    return derivations[name]()
+
+
+def _expected(control: Control, loaded: LoadedProfile, host: HostContext) -> Any:
+    spec = control.expected
+    if spec is None:
+        return None
+    if spec.derive is not None:
+        return _derive(spec.derive, control, loaded, host)
+    if spec.profile is not None:
+        value = profile_value(loaded.profile, spec.profile)
+        if spec.map is not None:
+            key = value if value in spec.map else str(value).lower()
+            if key not in spec.map:
+                raise ResolutionError(f"{control.id}: no map entry for profile value {value!r}")
+            value = spec.map[key]
+        return value
+    return spec.value
+
+
+def _not_applicable(control: Control, profile: Profile) -> str | None:
+    cls = profile.classification
+    if cls.type not in control.applies_to.types or cls.group not in control.applies_to.groups:
+        return f"not required for class {cls.label}"
+    for condition in control.when:
+        if not condition.holds(profile_value(profile, condition.profile)):
+            return f"applies only when {condition.describe()}"
+    return None
+
+
+def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: date) -> Baseline:
+    profile = loaded.profile
+    if host.wsus_target_group and profile.patching.wsus:
+        wsus = profile.patching.wsus.model_copy(update={"target_group": host.wsus_target_group})
+        patching = profile.patching.model_copy(update={"wsus": wsus})
+        loaded = loaded.model_copy(update={"profile": profile.model_copy(update={"patching": patching})})
+        profile = loaded.profile
+    waivers = {w.control: w for w in profile.waivers}
+    mandatory = set(profile.antivirus.compensating_controls) if not profile.antivirus.permitted else set()
+    notes: list[str] = []
+    resolved = []
+    for control in catalog.controls:
+        reason = _not_applicable(control, profile)
+        status = "not_applicable" if reason else "applicable"
+        waiver = waivers.get(control.id)
+        waiver_info = None
+        if waiver and status == "applicable":
+            if control.id in mandatory:
+                notes.append(f"{control.id}: waiver ignored, the control compensates for the missing antivirus")
+            elif waiver.expires >= today:
+                status, reason = "waived", waiver.reason
+                waiver_info = {"reason": waiver.reason, "owner": waiver.owner, "expires": waiver.expires.isoformat()}
+            else:
+                notes.append(f"{control.id}: waiver expired on {waiver.expires.isoformat()}, the control applies")
+        resolved.append(ResolvedControl(
+            id=control.id,
+            title=control.title,
+            area=control.area,
+            severity=control.severity,
+            check=dict(control.check),
+            expected=_expected(control, loaded, host) if status != "not_applicable" else None,
+            compare=control.compare,
+            build=control.build,
+            status=status,
+            reason=reason,
+            waiver=waiver_info,
+            mandatory=control.id in mandatory,
+            references=control.references.model_dump(exclude_defaults=True),
+            rationale=control.rationale,
+        ))
+    return Baseline(
+        host=host.name,
+        declared_class=str(host.declared_class) if host.declared_class else None,
+        profile_class=profile.classification.label,
+        profile={"id": profile.id, "version": profile.profile_version, "sha256": loaded.sha256,
+                 "source": loaded.source},
+        catalog_version=catalog.version,
+        toolkit_version=__version__,
+        resolved_on=today.isoformat(),
+        controls=tuple(resolved),
+        notes=tuple(notes),
+    )

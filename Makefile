@@ -1,0 +1,29 @@
+# mt-eklient: `make demo` and `make test` work on a fresh Debian machine with Python 3.11.
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint venv clean
+
+$(STAMP): pyproject.toml scripts/bootstrap-venv
+	bash scripts/bootstrap-venv $(VENV)
+	touch $@
+
+venv: $(STAMP)
+
+## demo: build the simulated lab's WM clients, scan the fleet, write reports to reports/
+demo: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo
+
+## lint: static checks (ruff, profiles, generated docs up to date)
+lint: $(STAMP)
+	$(BIN)/ruff check verifier tests
+	$(BIN)/mtk profile validate --quiet profiles/*.yml
+	$(BIN)/mtk catalog docs --check
+
+## test: every linter and test (what CI runs)
+test: lint
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) lab .mtk reports

@@ -1,0 +1,125 @@
+"""`mtk profile validate | show | schema`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from ..catalog import load_catalog
+from ..errors import InputError
+from ..hosts import host_context, load_checked_profile
+from ..profile import profile_json_schema
+from ..resolve import HostContext, resolve
+from ..yamlsource import load_yaml
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "profile", help="validate and inspect device profiles",
+        description="Device profiles (profiles/*.yml) describe one medical application's operating "
+        "environment as its manufacturer requires it.")
+    sub = parser.add_subparsers(dest="profile_command", metavar="SUBCOMMAND", required=True)
+
+    validate = sub.add_parser(
+        "validate", help="check profiles for errors",
+        description="Check one or more profiles: YAML syntax, keys and types, contradictions, and "
+        "references to catalog controls. Prints one line per problem as FILE:LINE: field: message. "
+        "Exit 0 when every file is valid, 2 otherwise.")
+    validate.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    validate.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    validate.set_defaults(handler=_validate)
+
+    show = sub.add_parser(
+        "show", help="show the resolved baseline of a profile",
+        description="Resolve catalog + profile (+ a host's inventory variables) into the concrete list "
+        "of expected settings for one host, with not-applicable and waived controls explained.")
+    show.add_argument("file", metavar="FILE", type=Path)
+    show.add_argument("--host-vars", type=Path, metavar="FILE",
+                      help="YAML file with the host's inventory variables (mt_class, mt_zones, mt_wsus_target_group)")
+    show.add_argument("--date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                      help="resolve as of this date (waiver expiry); default today")
+    show.add_argument("--json", action="store_true", help="print the baseline as JSON")
+    show.set_defaults(handler=_show)
+
+    schema = sub.add_parser("schema", help="print the profile JSON Schema",
+                            description="Print the JSON Schema of the profile format, for editors and CI.")
+    schema.set_defaults(handler=_schema)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    catalog = load_catalog()
+    failed = 0
+    for path in args.files:
+        try:
+            load_checked_profile(path, catalog)
+        except InputError as err:
+            failed += 1
+            for problem in err.problems:
+                print(problem, file=sys.stderr)
+            continue
+        if not args.quiet:
+            print(f"{path}: ok")
+    return 2 if failed else 0
+
+
+def _host_context(path: Path | None, profile_label: str) -> HostContext:
+    if path is None:
+        return HostContext(name="(profile)")
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise InputError([doc.problem((), "host variables are a mapping")])
+    hostvars = {"mt_class": profile_label, **doc.data}
+    return host_context(str(hostvars.get("inventory_hostname", path.stem)), hostvars, str(path))
+
+
+def _show(args: argparse.Namespace) -> int:
+    catalog = load_catalog()
+    loaded = load_checked_profile(args.file, catalog)
+    context = _host_context(args.host_vars, loaded.profile.classification.label)
+    baseline = resolve(catalog, loaded, context, args.date or date.today())
+    if args.json:
+        json.dump(baseline.to_dict(), sys.stdout, indent=2, default=str)
+        print()
+        return 0
+    profile = loaded.profile
+    print(f"{profile.id} v{profile.profile_version}: {profile.application.name} {profile.application.version} "
+          f"({profile.manufacturer.name}), class {profile.classification.label}")
+    if baseline.declared_class and baseline.declared_class != baseline.profile_class:
+        print(f"WARNING: host declares {baseline.declared_class}, profile is {baseline.profile_class}")
+    counts: dict[str, int] = {}
+    for control in baseline.controls:
+        counts[control.status] = counts.get(control.status, 0) + 1
+    print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" (catalog {baseline.catalog_version})")
+    current_area = None
+    for control in sorted(baseline.controls, key=lambda c: (c.area, c.id)):
+        if control.area != current_area:
+            current_area = control.area
+            print(f"\n[{current_area}]")
+        if control.status == "applicable":
+            detail = f"{control.compare} {_short(control.expected)}"
+        else:
+            detail = f"{control.status}: {control.reason}"
+            if control.waiver:
+                detail += f" (owner {control.waiver['owner']}, expires {control.waiver['expires']})"
+        marker = " *" if control.mandatory else ""
+        print(f"  {control.id:<28} {detail}{marker}")
+    for note in baseline.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _short(value: object, limit: int = 90) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip() if value is not None else "-"
+    text = text.removesuffix("...").strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _schema(args: argparse.Namespace) -> int:
+    json.dump(profile_json_schema(), sys.stdout, indent=2)
+    print()
+    return 0

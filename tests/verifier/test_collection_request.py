@@ -1,0 +1,53 @@
+"""collection_request: what the collector reads for one baseline (collector/collect.ps1's Request)."""
+
+from __future__ import annotations
+
+import json
+
+from mt_eklient.catalog import Catalog
+from mt_eklient.collection import collection_request
+from verifier_helpers import (
+    SMB_KEY,
+    WINLOGON,
+    WU_KEY,
+    applications,
+    control,
+    make_baseline,
+    profile_data,
+    write_yaml,
+)
+
+
+def test_request_shape(wm1):
+    request = collection_request(wm1.baseline, applications(wm1.loaded))
+    assert set(request) == {"registry", "services", "optional_features", "local_groups", "firewall_rule_groups"}
+    assert [SMB_KEY, "SMB1"] in request["registry"]
+    assert [WINLOGON, "DefaultPassword"] in request["registry"]
+    assert [WU_KEY, "WUServer"] in request["registry"]  # class evidence: patched from WSUS
+    assert request["services"] == ["AppIDSvc", "RemoteRegistry", "SonoRevDicom"]
+    assert request["optional_features"] == ["SMB1Protocol"]
+    assert request["local_groups"] == ["S-1-5-32-544"]
+    assert request["firewall_rule_groups"] == ["mt-eklient"]
+    json.dumps(request)  # it travels as JSON
+
+
+def test_request_has_no_duplicates_and_is_stable(wm1):
+    first = collection_request(wm1.baseline, applications(wm1.loaded) * 2)
+    assert first == collection_request(wm1.baseline, applications(wm1.loaded))
+    pairs = [(k.casefold(), n.casefold()) for k, n in first["registry"]]
+    assert len(pairs) == len(set(pairs))
+    assert pairs == sorted(pairs)
+
+
+def test_not_applicable_controls_are_not_collected_waived_ones_are(sonora, tmp_path):
+    m_only = control("T-M-REG", "os", {"method": "registry", "key": "HKLM\\SOFTWARE\\Vendor", "name": "X",
+                                       "type": "dword"}, {"value": 1}, applies_to={"types": ["M"]})
+    waived = control("T-WAIVED-SVC", "os", {"method": "service", "name": "Spooler", "property": "start_mode"},
+                     {"value": "disabled"})
+    data = profile_data(sonora)
+    data["waivers"] = [{"control": "T-WAIVED-SVC", "reason": "printing needed", "owner": "MT", "expires": "2027-06-30"}]
+    _, baseline = make_baseline(write_yaml(tmp_path / "p.yml", data), catalog=Catalog("t", (m_only, waived)))
+    request = collection_request(baseline)
+    assert ["HKLM\\SOFTWARE\\Vendor", "X"] not in request["registry"]
+    assert "Spooler" in request["services"]
+    assert "SonoRevDicom" not in request["services"]  # no applications given

@@ -1,0 +1,211 @@
+"""`mtk verify FACTS.json` (offline), `mtk request` (what to collect), `mtk drift` (history)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .. import history
+from ..catalog import load_catalog
+from ..classification import MtClass
+from ..collection import collection_request
+from ..errors import InputError, Problem
+from ..facts import load_facts
+from ..hosts import load_checked_profile
+from ..reports.console import print_console, short
+from ..resolve import HostContext, resolve
+from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
+
+# At most this many facts problems are printed; the rest are counted.
+MAX_FACTS_PROBLEMS = 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    verify = subparsers.add_parser(
+        "verify", help="verify one host offline from a collected facts document",
+        description="Evaluate a facts document (written by collector/collect.ps1 on the machine itself) against "
+        "the baseline of a profile: every catalog control gets pass, fail, error, waived or not applicable, "
+        "with expected and actual values. Exit 0 all pass (waived counts as pass), 1 a control failed or "
+        "could not be read, 2 usage or input error, 3 the host could not be evaluated.")
+    verify.add_argument("facts", metavar="FACTS.json", type=Path, help="the facts document")
+    verify.add_argument("--profile", required=True, type=Path, metavar="FILE", help="the device profile (profiles/*.yml)")
+    verify.add_argument("--class", dest="mt_class", metavar="CLASS",
+                        help="the class the inventory declares for this machine, e.g. WM1 (default: the profile's, "
+                        "which then cannot be checked against it)")
+    verify.add_argument("--host", metavar="NAME", help="host name in the reports (default: the facts' computer name)")
+    add_report_options(verify)
+    verify.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
+                        help="evaluate as of this date (support lifecycle, waiver expiry, patch age); default today")
+    add_history_options(verify)
+    verify.set_defaults(handler=_verify)
+
+    request = subparsers.add_parser(
+        "request", help="print what the collector must read for a profile",
+        description="Print the collector's Request (JSON) for a profile: the registry values, services, optional "
+        "features, local groups and firewall rule groups the baseline checks. Save it next to collect.ps1 for an "
+        "offline collection.")
+    request.add_argument("--profile", required=True, type=Path, metavar="FILE")
+    request.add_argument("--class", dest="mt_class", metavar="CLASS", help="declared class (default: the profile's)")
+    request.add_argument("--output", "-o", type=Path, metavar="PATH", help="write to a file instead of stdout")
+    request.set_defaults(handler=_request)
+
+    drift = subparsers.add_parser(
+        "drift", help="controls whose status changed since the previous scan",
+        description="List per host the controls whose status changed between its latest scan and the one before, "
+        "from the scan history (see --history).")
+    drift.add_argument("--host", metavar="NAME", help="only this host")
+    drift.add_argument("--json", action="store_true", help="print JSON")
+    drift.add_argument("--history", metavar="PATH",
+                       help=f"history database (default: ${history.ENV_VAR}, else {history.DEFAULT_HISTORY})")
+    drift.set_defaults(handler=_drift)
+
+
+def add_report_options(parser: argparse.ArgumentParser) -> None:
+    """--json/--junit/--html/--warn-days, shared by every verifying command (verify, scan, lab scan)."""
+    parser.add_argument("--json", dest="json_path", metavar="PATH", help="write the JSON report ('-': to stdout)")
+    parser.add_argument("--junit", dest="junit_path", metavar="PATH", help="write JUnit XML")
+    parser.add_argument("--html", dest="html_path", metavar="PATH", help="write the HTML report")
+    parser.add_argument("--warn-days", type=_non_negative, default=180, metavar="N",
+                        help="warn this many days before the OS leaves support (default: %(default)s)")
+
+
+def add_history_options(parser: argparse.ArgumentParser) -> None:
+    """--history PATH | --no-history."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--history", metavar="PATH",
+                       help=f"history database (default: ${history.ENV_VAR}, else {history.DEFAULT_HISTORY})")
+    group.add_argument("--no-history", action="store_true", help="do not store this scan")
+
+
+# Names other command modules imported before these were public.
+_report_options, _history_options = add_report_options, add_history_options
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _declared(text: str | None) -> MtClass | None:
+    if text is None:
+        return None
+    try:
+        return MtClass.parse(text)
+    except ValueError as err:
+        raise InputError.single("--class", str(err)) from None
+
+
+def _read_facts(path: Path) -> dict[str, Any]:
+    """load_facts, with problems capped; a document that is not a facts document at all is one line."""
+    try:
+        return load_facts(path)
+    except InputError as err:
+        problems = err.problems
+        if len(problems) == 1:
+            raise
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            doc = None
+        if not isinstance(doc, dict) or "schema_version" not in doc or "collector" not in doc:
+            raise InputError.single(str(path), f"not a facts document ({len(problems)} schema problems; first: "
+                                    f"{problems[0].field or '(root)'}: {problems[0].message})") from None
+        if len(problems) > MAX_FACTS_PROBLEMS:
+            kept = problems[: MAX_FACTS_PROBLEMS - 1]
+            rest = len(problems) - len(kept)
+            raise InputError([*kept, Problem(str(path), None, "", f"... and {rest} more problems")]) from None
+        raise
+
+
+def emit_scan(scan: ScanResult, args: argparse.Namespace) -> int:
+    """Console summary, report files, history; returns the exit code. `args` carries the options of
+    add_report_options and add_history_options."""
+    report = scan.to_report()
+    to_stdout = args.json_path == "-"
+    print_console(report, sys.stderr if to_stdout else sys.stdout)
+    if to_stdout:
+        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_reports(scan, None if to_stdout else args.json_path, args.junit_path, args.html_path)
+    if not getattr(args, "no_history", False):
+        path = history.history_path(getattr(args, "history", None))
+        try:
+            history.record(scan, path)
+        except InputError as err:
+            print(f"mtk: scan not stored in the history: {err.problems[0]}", file=sys.stderr)
+    return scan.exit_code
+
+
+_emit = emit_scan
+
+
+def _verify(args: argparse.Namespace) -> int:
+    declared = _declared(args.mt_class)
+    catalog = load_catalog()
+    loaded = load_checked_profile(args.profile, catalog)
+    facts = _read_facts(args.facts)
+    name = args.host or str((facts.get("host") or {}).get("computer_name") or args.facts.stem).lower()
+    today = args.today or date.today()
+    baseline = resolve(catalog, loaded, HostContext(name=name, declared_class=declared), today)
+    applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
+    scan = run_evaluation(
+        [HostInput(name, baseline=baseline, facts=facts, applications=applications)],
+        today=today, warn_days=args.warn_days, command="verify", validate=False,
+        source={"kind": "facts", "path": str(args.facts), "profile": str(args.profile)},
+    )
+    return emit_scan(scan, args)
+
+
+def _request(args: argparse.Namespace) -> int:
+    declared = _declared(args.mt_class)
+    catalog = load_catalog()
+    loaded = load_checked_profile(args.profile, catalog)
+    baseline = resolve(catalog, loaded, HostContext(name="offline", declared_class=declared), date.today())
+    applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
+    text = json.dumps(collection_request(baseline, applications), indent=2) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _drift(args: argparse.Namespace) -> int:
+    entries = history.drift(history.history_path(args.history), args.host)
+    if args.json:
+        json.dump([e.to_dict() for e in entries], sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    for entry in entries:
+        if entry.previous_scan is None:
+            print(f"{entry.host}: first scan ({entry.latest_scan['started']}), nothing to compare")
+            continue
+        head = f"{entry.host}: scan {entry.previous_scan['started']} -> {entry.latest_scan['started']}"
+        if entry.status_before != entry.status_after:
+            head += f", host {entry.status_before} -> {entry.status_after}"
+        if not entry.changes:
+            head += (": no control changed" if entry.status_before == entry.status_after == "ok"
+                     else ": controls not compared (host not evaluated in both scans)")
+        print(head)
+        for change in entry.changes:
+            why = f"  ({short(change.message, 120)})" if change.message and change.after in ("fail", "error") else ""
+            print(f"  {change.control:<22} {change.before or 'new':>14} -> {change.after or 'removed':<14} "
+                  f"{change.title}{why}")
+    if not entries:
+        print("no scans in the history")
+    return 0

@@ -84,7 +84,7 @@ def observe_class(facts: dict[str, Any], applications: list[dict[str, Any]]) -> 
     reasons: list[str] = []
     found = []
     for app in applications:
-        if _installed(programs, app["uninstall_display_name"]) or any(s in services for s in app.get("services", [])):
+        if _installed(programs, app["uninstall_display_name"]) or any(services.get(s) for s in app.get("services", [])):
             found.append(app["name"])
     if found:
         reasons.append("MT applications present: " + ", ".join(found))

@@ -11,7 +11,7 @@
     each removed in a finally block. tests/test_powershell.py holds the command allow list.
 
     Request: a hashtable (ansible.windows.win_powershell "parameters"), a PSCustomObject, or the same
-    as a JSON string; built by mt_eklient.plan.collection_request(). A missing key requests nothing.
+    as a JSON string; built by mt_eklient.collection.collection_request(). A missing key requests nothing.
 
         @{
             registry             = @(@('HKLM\SOFTWARE\Policies\...', 'ValueName'), ...)  # [key, name]; name '*' = every value

@@ -56,6 +56,8 @@ def test_list_where_mapping_belongs(write_profile):
          "accounts.kiosk.auto_logon", "only allowed on a kiosk"),
         (lambda p: p["patching"].update(approved_kbs=["KB5034441"]), "patching.approved_kbs[0]", "both approved and blocked"),
         (lambda p: p["waivers"][0].update(expires="soon"), "waivers[0].expires", "date"),
+        (lambda p: p["patching"].update(defer_days=45), "patching.defer_days", "1 to 30"),
+        (lambda p: p["antivirus"].update(signatures={"source": "internal_share"}), "antivirus.signatures.share", "UNC"),
     ],
 )
 def test_invalid_profile_is_rejected_with_field_and_line(sonora, write_profile, mutate, field, text):
@@ -87,7 +89,7 @@ def test_cli_validate_exit_codes_and_no_traceback(sonora, write_profile, tmp_pat
     assert failed.returncode == 2
     assert "Traceback" not in failed.stderr
     assert failed.stderr.strip().splitlines() == [
-        f"{bad}:{_line_of(bad, 'ports:')}: network.inbound[0].ports[0]: port 0 outside 1-65535"]
+        f"{bad}:{_line_of(bad, 'ports:') + 1}: network.inbound[0].ports[0]: port 0 outside 1-65535"]
 
 
 def _line_of(path, needle: str) -> int:

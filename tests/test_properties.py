@@ -41,7 +41,7 @@ def valid_profiles(draw):
         p["antivirus"] = {"permitted": False, "compensating_controls": []}
         p["whitelisting"]["mode"] = "enforce"
     zones = {name: draw(st.lists(networks, min_size=1, max_size=3, unique=True))
-             for name in ("management", "pacs", "infrastructure", "wsus", "health_network", "ultrasound_scanners")}
+             for name in BASE["network"]["zones"]}
     p["network"]["zones"] = zones
     p["network"]["internet"] = draw(st.sampled_from(["deny", "allow"]))
     for rule in p["network"]["inbound"] + p["network"]["outbound"]:

@@ -43,10 +43,11 @@ def _as_folder_pattern(path: str) -> str:
     return path if path.endswith("*") else path + "\\*"
 
 
-def _path_rule(parent: ET.Element, collection: str, name: str, path: str, sid: str = EVERYONE,
+def _path_rule(parent: "_Collection", collection: str, name: str, path: str, sid: str = EVERYONE,
                exceptions: tuple[str, ...] = (), action: str = "Allow") -> None:
-    rule = ET.SubElement(parent, "FilePathRule", Id=_rule_id(collection, "path", path, sid, action), Name=name,
-                         Description="mt-eklient", UserOrGroupSid=sid, Action=action)
+    rule = ET.Element("FilePathRule", Id=_rule_id(collection, "path", path, sid, action), Name=name,
+                      Description="mt-eklient", UserOrGroupSid=sid, Action=action)
+    parent.append(rule)
     ET.SubElement(ET.SubElement(rule, "Conditions"), "FilePathCondition", Path=path)
     if exceptions:
         holder = ET.SubElement(rule, "Exceptions")
@@ -54,26 +55,42 @@ def _path_rule(parent: ET.Element, collection: str, name: str, path: str, sid: s
             ET.SubElement(holder, "FilePathCondition", Path=exception)
 
 
-def _publisher_rule(parent: ET.Element, collection: str, name: str, publisher: str, action: str = "Allow") -> None:
-    rule = ET.SubElement(parent, "FilePublisherRule", Id=_rule_id(collection, "publisher", publisher, action),
-                         Name=name, Description="mt-eklient", UserOrGroupSid=EVERYONE, Action=action)
+def _publisher_rule(parent: "_Collection", collection: str, name: str, publisher: str, action: str = "Allow") -> None:
+    rule = ET.Element("FilePublisherRule", Id=_rule_id(collection, "publisher", publisher, action),
+                      Name=name, Description="mt-eklient", UserOrGroupSid=EVERYONE, Action=action)
+    parent.append(rule)
     condition = ET.SubElement(ET.SubElement(rule, "Conditions"), "FilePublisherCondition",
                               PublisherName=publisher, ProductName="*", BinaryName="*")
     ET.SubElement(condition, "BinaryVersionRange", LowSection="*", HighSection="*")
 
 
-def _hash_rule(parent: ET.Element, collection: str, name: str, digest: str, action: str = "Allow") -> None:
-    rule = ET.SubElement(parent, "FileHashRule", Id=_rule_id(collection, "hash", digest, action), Name=name,
-                         Description="mt-eklient", UserOrGroupSid=EVERYONE, Action=action)
+def _hash_rule(parent: "_Collection", collection: str, name: str, digest: str, action: str = "Allow") -> None:
+    rule = ET.Element("FileHashRule", Id=_rule_id(collection, "hash", digest, action), Name=name,
+                      Description="mt-eklient", UserOrGroupSid=EVERYONE, Action=action)
+    parent.append(rule)
     condition = ET.SubElement(ET.SubElement(rule, "Conditions"), "FileHashCondition")
     ET.SubElement(condition, "FileHash", Type="SHA256", Data=digest, SourceFileName=name, SourceFileLength="0")
+
+
+class _Collection:
+    """One RuleCollection that drops a rule equal to one it already holds (two applications signed
+    by the same publisher need one rule, and AppLocker rejects duplicate rule Ids)."""
+
+    def __init__(self, root: ET.Element, collection: str, mode: str):
+        self.element = ET.SubElement(root, "RuleCollection", Type=collection, EnforcementMode=mode)
+        self.ids: set[str] = set()
+
+    def append(self, rule: ET.Element) -> None:
+        if rule.get("Id") not in self.ids:
+            self.ids.add(rule.get("Id", ""))
+            self.element.append(rule)
 
 
 def policy_xml(profile: Profile) -> str:
     mode = MODE[profile.whitelisting.mode]
     root = ET.Element("AppLockerPolicy", Version="1")
     for collection in MANAGED_COLLECTIONS:
-        rc = ET.SubElement(root, "RuleCollection", Type=collection, EnforcementMode=mode)
+        rc = _Collection(root, collection, mode)
         if collection == "Appx":
             _publisher_rule(rc, collection, "Signed packaged apps", "*")
         else:

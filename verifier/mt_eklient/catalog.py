@@ -49,7 +49,9 @@ BUILDABLE_METHODS = frozenset({
     "firewall_management", "defender", "applocker", "local_group", "optional_feature", "nameplate",
 })
 REGISTRY_TYPES = frozenset({"dword", "qword", "string", "expandstring", "multistring", "binary"})
-DERIVATIONS = frozenset({"firewall_rules", "management_rule", "local_admins", "applocker_rules", "nameplate"})
+DERIVATIONS = frozenset({
+    "firewall_rules", "management_rule", "local_admins", "applocker_rules", "nameplate", "subscription_manager",
+})
 
 
 class _Model(BaseModel):

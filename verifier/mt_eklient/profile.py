@@ -332,8 +332,12 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
     for index, kb in enumerate(patching.approved_kbs):
         if kb in patching.blocked_kbs:
             found.append((("patching", "approved_kbs", index), f"{kb} is both approved and blocked"))
-    if patching.policy == "deferred" and patching.defer_days == 0:
-        found.append((("patching", "defer_days"), "policy 'deferred' needs defer_days of at least 1"))
+    if patching.policy == "deferred" and not 1 <= patching.defer_days <= 30:
+        found.append((("patching", "defer_days"),
+                      "policy 'deferred' needs defer_days from 1 to 30 (Windows' limit for quality updates)"))
+    signatures = profile.antivirus.signatures
+    if signatures and signatures.source == "internal_share" and not signatures.share:
+        found.append((("antivirus", "signatures", "share"), "source 'internal_share' needs the share's UNC path"))
     if patching.policy != "vendor_managed" and profile.classification.type == "WM" and patching.wsus is None:
         found.append((("patching", "wsus"), "a WM client is patched from the hospital's WSUS: give wsus.server"))
 
@@ -348,6 +352,11 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         found.append((("accounts", "kiosk", "auto_logon"), "auto-logon is only allowed on a kiosk (kiosk.enabled)"))
     if kiosk.enabled and kiosk.account_sid is None:
         found.append((("accounts", "kiosk", "account_sid"), "a kiosk needs the SID of its kiosk account"))
+    if kiosk.auto_logon and profile.classification.group == 0:
+        found.append((("accounts", "kiosk", "auto_logon"),
+                      "auto-logon is only for groups 1 and 2 (in the patient environment), not group 0"))
+    if kiosk.account_sid and kiosk.account_sid in profile.accounts.local_admins:
+        found.append((("accounts", "local_admins"), "the kiosk account must not be a local administrator"))
     if profile.accounts.screen_lock_seconds is None and not kiosk.enabled:
         found.append((("accounts", "screen_lock_seconds"), "only a kiosk may run without a screen lock"))
     if profile.remote_access.rdp == "management_only" and profile.network.management_zone not in net.zones:

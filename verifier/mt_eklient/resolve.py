@@ -172,6 +172,14 @@ def nameplate(loaded: LoadedProfile, host: HostContext) -> dict[str, Any]:
     }
 
 
+def subscription_manager(profile: Profile) -> str | None:
+    """The SubscriptionManager policy string Windows Event Forwarding expects."""
+    forwarding = profile.monitoring.event_forwarding
+    if forwarding is None:
+        return None
+    return f"Server={forwarding.target},Refresh={forwarding.refresh_seconds}"
+
+
 def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContext) -> Any:
     profile = loaded.profile
     derivations: dict[str, Callable[[], Any]] = {
@@ -180,6 +188,7 @@ def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContex
         "local_admins": lambda: local_admins(profile, host),
         "applocker_rules": lambda: sorted(applocker.rule_signatures(applocker.policy_xml(profile))),
         "nameplate": lambda: nameplate(loaded, host)[control.check["property"]],
+        "subscription_manager": lambda: subscription_manager(profile),
     }
     return derivations[name]()
 

@@ -412,9 +412,16 @@ try {
     if (Get-Command -Name Get-MpPreference -ErrorAction SilentlyContinue) {
         $defender['present'] = $true
         try {
-            $preferences = ConvertTo-MtkCimMap (Get-MpPreference)
+            $rawPreferences = Get-MpPreference
+            $preferences = ConvertTo-MtkCimMap $rawPreferences
             foreach ($name in 'ExclusionPath', 'ExclusionProcess', 'ExclusionExtension', 'ExclusionIpAddress') {
                 if ($null -eq $preferences[$name]) { $preferences[$name] = @() }
+            }
+            # Scan start times are local times of day: keep the profile's HH:mm form, not a UTC date.
+            foreach ($name in 'ScanScheduleTime', 'ScanScheduleQuickScanTime') {
+                $value = $rawPreferences.$name
+                if ($value -is [datetime]) { $preferences[$name] = $value.ToString('HH:mm', $Invariant) }
+                elseif ($value -is [timespan]) { $preferences[$name] = '{0:hh\:mm}' -f $value }
             }
             $defender['preferences'] = $preferences
         } catch {

@@ -1,0 +1,7 @@
+"""Simulated-lab stand-in for community.windows.win_firewall_rule (see mt_eklient.lab; lab runs only)."""
+
+from mt_eklient.lab.action import LabAction
+
+
+class ActionModule(LabAction):
+    MODULE = "community.windows.win_firewall_rule"

@@ -1,0 +1,37 @@
+"""`# mtk-applier: audit_policy` (roles/mt_monitoring/files/audit_policy.ps1).
+
+Settings: [{guid, setting}], setting one of no_auditing|success|failure|success_and_failure. Only the
+listed subcategories that differ are set (auditpol /set /subcategory:{GUID}); a GUID auditpol does
+not know fails the run. Diff: {guid: setting}. No $Ansible.Result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..fresh import defaults
+from . import ApplierError, Outcome, State, lower_keys, take
+
+SETTINGS = ("no_auditing", "success", "failure", "success_and_failure")
+
+
+def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
+    p = take(params, "audit_policy", {"Settings": list})
+    known = defaults()["audit_subcategories"]
+    policy = state["audit_policy"]
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for index, raw in enumerate(p.get("Settings") or []):
+        item = lower_keys(raw, f"audit_policy: Settings[{index}]", {"guid", "setting"}, {"guid", "setting"})
+        guid = str(item["guid"]).lower()
+        setting = str(item["setting"])
+        if setting not in SETTINGS:
+            raise ApplierError(f"unknown audit setting '{setting}' for {guid}")
+        have = policy.get(guid, "no_auditing")
+        if have == setting:
+            continue
+        if guid not in known:  # auditpol: Error 0x00000057 occurred: The parameter is incorrect.
+            raise ApplierError(f"auditpol /set {guid} failed with exit code 87")
+        before[guid], after[guid] = have, setting
+        policy[guid] = setting
+    return Outcome(changed=bool(after), applied=len(after), before=before, after=after, result={})

@@ -170,6 +170,9 @@ def _defender(state: dict[str, Any]) -> dict[str, Any]:
         policy = [n for n in reg.values(f"{DEFENDER_POLICY}\\{sub}") if n]  # Get-MpPreference merges them
         prefs[pref] = local + [p for p in policy if p.casefold() not in {x.casefold() for x in local}]
     prefs.setdefault("ExclusionIpAddress", [])
+    for name in ("ScanScheduleTime", "ScanScheduleQuickScanTime"):  # the collector reports HH:mm
+        if isinstance(prefs.get(name), str):
+            prefs[name] = prefs[name][:5]
     status = dict(defender["status"])
     status["RealTimeProtectionEnabled"] = not prefs.get("DisableRealtimeMonitoring", False)
     status["BehaviorMonitorEnabled"] = not prefs.get("DisableBehaviorMonitoring", False)

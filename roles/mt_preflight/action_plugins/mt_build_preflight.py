@@ -1,0 +1,127 @@
+# Runs on the controller only: completes the build plan with the host's identity (from the one
+# read-only collector run) and refuses hosts the build must not touch. Makes no remote call.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: mt_build_preflight
+short_description: Check the host's OS and complete the build plan (controller only)
+description:
+  - Takes the facts document of the read-only collector and the plan in C(mt_build).
+  - Refuses an OS that is not an LTSC edition, is past end of support, or is not one of the
+    profile's validated editions (unless I(os_override)); refuses when the controller's WinRM
+    connection would not come from the management zone.
+  - Expands the built-in Administrator pattern to the machine's SID, adds the local names of the
+    managed groups, decides whether the host's clock is inside the maintenance window and keeps the
+    nameplate's C(built_at) when nothing else changes. Updates the fact C(mt_build).
+options:
+  facts:
+    description: The collector's facts document (dict or JSON string).
+    type: raw
+    required: true
+  os_override:
+    description: Build even on an OS the check refuses (lab use only; logged as a warning).
+    type: bool
+    default: false
+  timezone:
+    description: IANA time zone of the site, for the maintenance window; default the controller's.
+    type: str
+  now:
+    description: The current time (ISO 8601, UTC), for tests; default now.
+    type: str
+"""
+
+import ipaddress
+import json
+import socket
+from datetime import UTC, datetime
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+
+
+def _controller_address(target):
+    """The controller's source address towards the host, as the host's firewall will see it (no
+    packet is sent: connecting a UDP socket only selects the route)."""
+    try:
+        address = ipaddress.ip_address(target)
+    except ValueError:
+        return None
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect((str(address), 5985))
+            return sock.getsockname()[0]
+    except OSError:
+        return None
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = self._task.args
+        try:
+            from mt_eklient.buildplan import finalize_plan, host_identity
+        except ImportError as err:
+            raise AnsibleError(f"mt_build_preflight needs the mt-eklient Python package ({err})") from err
+
+        name = task_vars.get("inventory_hostname", "?")
+        plan = self._templar.template(task_vars.get("mt_build"))
+        if not isinstance(plan, dict):
+            raise AnsibleError("mt_build_preflight: no plan in mt_build (run mt_build_plan first)")
+        facts = args.get("facts")
+        if isinstance(facts, list):
+            facts = facts[0] if facts else None
+        if isinstance(facts, str):
+            facts = json.loads(facts)
+        if not isinstance(facts, dict):
+            result.update(failed=True, refused=True, msg=f"REFUSED {name}: the collector returned no facts document")
+            return result
+
+        now = datetime.fromisoformat(args["now"]) if args.get("now") else datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        if args.get("timezone"):
+            from zoneinfo import ZoneInfo
+
+            local = now.astimezone(ZoneInfo(args["timezone"]))
+        else:
+            local = now.astimezone()
+        peers = []
+        connection = str(task_vars.get("ansible_connection") or "")
+        if connection.rsplit(".", 1)[-1] in ("winrm", "psrp"):
+            target = self._templar.template(task_vars.get("ansible_host") or name)
+            try:
+                target = socket.getaddrinfo(target, None)[0][4][0]
+            except (OSError, UnicodeError):
+                pass
+            source = _controller_address(target)
+            if source:
+                peers.append(source)
+        identity = host_identity(facts, local_time=local.replace(tzinfo=None).isoformat(timespec="seconds"),
+                                 winrm_peers=peers)
+        final = finalize_plan(plan, identity, now.astimezone(UTC).replace(tzinfo=None),
+                              os_override=boolean(args.get("os_override", False)),
+                              override_hint="mt_preflight_os_override")
+        for warning in final["warnings"]:
+            self._display.warning(f"{name}: {warning}")
+        if final["refusals"]:
+            result.update(failed=True, refused=True, refusals=final["refusals"],
+                          msg=f"REFUSED {name}: " + "; ".join(final["refusals"]))
+            return result
+        result.update(
+            changed=False,
+            ansible_facts={"mt_build": final},
+            msg=[f"OS: {final['os']['support']}",
+                 f"maintenance window now: {'yes' if final['in_maintenance_window'] else 'no'} (host clock {local:%a %H:%M})",
+                 f"nameplate: {'current, kept' if final['nameplate']['current'] else 'will be written last'}",
+                 *[f"warning: {w}" for w in final["warnings"]]],
+        )
+        return result

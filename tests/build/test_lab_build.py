@@ -1,0 +1,234 @@
+"""playbooks/build_wm.yml against the simulated lab (`mtk lab ansible-playbook`), in an isolated
+lab directory: converge every WM host, idempotence, check mode, WinRM kept, refusals, call budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOK = "playbooks/build_wm.yml"
+LAB_INVENTORY = REPO / "inventories" / "lab"
+SHADOW = REPO / "verifier" / "mt_eklient" / "lab" / "ansible" / "collections" / "ansible_collections"
+MAX_CALLS_PER_HOST = 40
+RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                   r"\s+failed=(?P<failed>\d+)", re.MULTILINE)
+
+pytestmark = pytest.mark.skipif(
+    not (REPO / "verifier" / "mt_eklient" / "commands" / "lab.py").is_file(), reason="no `mtk lab` command yet")
+
+
+def _missing_standins() -> list[str]:
+    """Modules the build uses that the lab has no stand-in for (each is a one-line action plugin)."""
+    used = set()
+    for tasks in (REPO / "roles").glob("*/tasks/*.yml"):
+        used |= set(re.findall(r"^\s+((?:ansible|community)\.windows\.win_\w+):", tasks.read_text(), re.MULTILINE))
+    used |= set(re.findall(r"^\s+((?:ansible|community)\.windows\.win_\w+):", (REPO / PLAYBOOK).read_text(), re.MULTILINE))
+    missing = []
+    for fqcn in sorted(used):
+        namespace, collection, module = fqcn.split(".")
+        if not (SHADOW / namespace / collection / "plugins" / "action" / f"{module}.py").is_file():
+            missing.append(fqcn)
+    return missing
+
+
+def mtk(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    beside = Path(sys.executable).parent / "mtk"
+    command = [str(beside)] if beside.is_file() else [sys.executable, "-m", "mt_eklient.cli"]
+    result = subprocess.run([*command, *args], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mtk {' '.join(args)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    return {m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")} for m in RECAP.finditer(output)}
+
+
+class Lab:
+    def __init__(self, directory: Path, inventory: Path | None = None):
+        self.dir = directory
+        self.env = {**os.environ, "MTK_LAB_DIR": str(directory), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+        if inventory:
+            self.env["MTK_LAB_INVENTORY"] = str(inventory)
+
+    def up(self) -> None:
+        mtk("lab", "up", env=self.env)
+
+    def reset(self, *hosts: str) -> None:
+        mtk("lab", "reset", *hosts, env=self.env)
+
+    def play(self, *args: str, expect_rc: int | None = 0) -> subprocess.CompletedProcess[str]:
+        result = mtk("lab", "ansible-playbook", PLAYBOOK, *args, env=self.env, check=False)
+        if expect_rc is not None and result.returncode != expect_rc:
+            raise AssertionError(f"build exited {result.returncode}, expected {expect_rc}\n"
+                                 f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def state(self, host: str) -> dict[str, Any]:
+        return json.loads((self.dir / f"{host}.json").read_text())
+
+    def journal(self, host: str) -> list[dict[str, Any]]:
+        path = self.dir / f"{host}.journal.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def facts(self, host: str) -> dict[str, Any]:
+        return json.loads(mtk("lab", "facts", host, env=self.env).stdout)
+
+
+def _hosts() -> dict[str, dict[str, Any]]:
+    out = {}
+    for path in sorted((LAB_INVENTORY / "host_vars").glob("*.yml")):
+        out[path.stem] = yaml.safe_load(path.read_text()) or {}
+    return out
+
+
+def _profile_class(profile_id: str) -> str | None:
+    path = REPO / "profiles" / f"{profile_id}.yml"
+    if not path.is_file():
+        return None
+    data = yaml.safe_load(path.read_text())
+    return f"{data['classification']['type']}{data['classification']['group']}"
+
+
+HOSTS = _hosts()
+# Buildable: declared WM, and the profile agrees.
+WM_HOSTS = sorted(h for h, v in HOSTS.items()
+                  if str(v.get("mt_class", "")).startswith("WM") and _profile_class(str(v.get("mt_profile"))) == v["mt_class"])
+M_HOSTS = sorted(h for h, v in HOSTS.items() if str(v.get("mt_class", "")).startswith("M"))
+MISMATCHED = sorted(h for h, v in HOSTS.items()
+                    if str(v.get("mt_class", "")).startswith("WM") and _profile_class(str(v.get("mt_profile"))) not in (None, v["mt_class"]))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    missing = _missing_standins()
+    if missing:
+        pytest.skip(f"the simulated lab has no stand-in for {', '.join(missing)} yet")
+    if not WM_HOSTS:
+        pytest.skip("no buildable WM host in the lab inventory")
+    lab = Lab(tmp_path_factory.mktemp("lab"))
+    lab.up()
+    first = lab.play("--limit", ",".join(WM_HOSTS))
+    calls = {h: len(lab.journal(h)) for h in WM_HOSTS}
+    second = lab.play("--limit", ",".join(WM_HOSTS))
+    return {"lab": lab, "first": first, "second": second, "calls": calls}
+
+
+def test_converges_every_wm_host(built):
+    stats = recap(built["first"].stdout)
+    assert set(stats) >= set(WM_HOSTS)
+    for host in WM_HOSTS:
+        assert stats[host]["failed"] == 0 and stats[host]["unreachable"] == 0, stats[host]
+        assert stats[host]["changed"] > 0
+        plate = built["lab"].facts(host)["nameplate"]
+        assert plate["class"] == HOSTS[host]["mt_class"] and plate["profile_id"] == HOSTS[host]["mt_profile"]
+
+
+def test_second_run_changes_nothing(built):
+    stats = recap(built["second"].stdout)
+    assert {h: stats[h]["changed"] for h in WM_HOSTS} == {h: 0 for h in WM_HOSTS}
+    for host in WM_HOSTS:
+        second_run = built["lab"].journal(host)[built["calls"][host]:]
+        assert second_run and not [e for e in second_run if e.get("changed")]
+
+
+def test_remote_calls_per_host_within_budget(built):
+    for host, count in built["calls"].items():
+        assert 0 < count <= MAX_CALLS_PER_HOST, f"{host}: {count} module invocations"
+
+
+def test_winrm_stays_reachable_from_the_management_zone(built):
+    from mt_eklient.lab.fwmodel import winrm_reachable
+
+    for host in WM_HOSTS:
+        state = built["lab"].state(host)
+        reachable, why = winrm_reachable(state)
+        assert reachable, f"{host}: {why}"
+        rules = built["lab"].facts(host)["firewall"]["rules"]
+        management = [r for r in rules if r["group"] == "mt-eklient" and r["direction"] == "in" and r["enabled"]
+                      and r["action"] == "allow" and "5985" in r["local_ports"]]
+        assert management, f"{host}: no WinRM allow rule in the managed group"
+
+
+def test_check_mode_on_a_fresh_host_changes_nothing(built, tmp_path):
+    lab = Lab(tmp_path)
+    lab.up()
+    host = WM_HOSTS[0]
+    before = lab.state(host)
+    result = lab.play("--limit", host, "--check", "--diff")
+    assert recap(result.stdout)[host]["changed"] > 0  # it reports what it would do ...
+    assert lab.state(host) == before  # ... and does none of it
+    assert all(int(e.get("applied") or 0) == 0 for e in lab.journal(host))
+
+
+@pytest.mark.parametrize("host", M_HOSTS + MISMATCHED)
+def test_refused_hosts_are_never_touched(tmp_path, host):
+    if _missing_standins():
+        pytest.skip("lab stand-ins missing")
+    lab = Lab(tmp_path)
+    lab.up()
+    before = lab.state(host)
+    result = lab.play("--limit", host, expect_rc=None)
+    assert result.returncode != 0
+    assert f"REFUSED {host}" in result.stdout
+    reason = "vendor-managed" if host in M_HOSTS else "does not match the profile's class"
+    assert reason in result.stdout
+    assert lab.state(host) == before and lab.journal(host) == []  # not even a read
+
+
+def test_one_refused_host_stops_the_whole_run(tmp_path):
+    if _missing_standins() or not (M_HOSTS and WM_HOSTS):
+        pytest.skip("needs lab stand-ins, an M host and a WM host")
+    lab = Lab(tmp_path)
+    lab.up()
+    targets = [WM_HOSTS[0], M_HOSTS[0]]
+    result = lab.play("--limit", ",".join(targets), expect_rc=None)
+    assert result.returncode != 0 and f"REFUSED {M_HOSTS[0]}" in result.stdout
+    for host in targets:
+        assert not [e for e in lab.journal(host) if e.get("changed")], f"{host} was changed"
+
+
+def test_out_of_support_os_is_refused(tmp_path):
+    if _missing_standins() or not WM_HOSTS:
+        pytest.skip("needs lab stand-ins and a WM host")
+    inventory = tmp_path / "inventory"
+    shutil.copytree(LAB_INVENTORY, inventory)
+    host = WM_HOSTS[0]
+    vars_file = inventory / "host_vars" / f"{host}.yml"
+    data = yaml.safe_load(vars_file.read_text())
+    data["mtk_lab_edition"] = "win10-ltsb-2016"
+    vars_file.write_text(yaml.safe_dump(data))
+    lab = Lab(tmp_path / "state", inventory=inventory)
+    lab.up()
+    result = lab.play("--limit", host, expect_rc=None)
+    assert result.returncode != 0
+    assert "support ended" in result.stdout and "mt_preflight_os_override" in result.stdout
+    assert not [e for e in lab.journal(host) if e.get("changed")]
+
+
+def test_invalid_profile_is_refused_naming_file_and_field(tmp_path):
+    if _missing_standins() or "wm1-sono-01" not in WM_HOSTS:
+        pytest.skip("needs lab stand-ins and wm1-sono-01")
+    profiles = tmp_path / "profiles"
+    shutil.copytree(REPO / "profiles", profiles)
+    path = profiles / "sonora-review-4.yml"
+    path.write_text(path.read_text().replace("management: [10.20.0.0/24]", "management: [10.20.0.0/33]"))
+    lab = Lab(tmp_path / "state")
+    lab.up()
+    result = lab.play("--limit", "wm1-sono-01", "-e", f"mt_preflight_profiles_dir={profiles}", expect_rc=None)
+    assert result.returncode != 0
+    assert re.search(r"REFUSED wm1-sono-01: invalid input: \S*sonora-review-4\.yml:\d+: network\.zones\.management\[0\]",
+                     result.stdout), result.stdout[-3000:]
+    assert lab.journal("wm1-sono-01") == []

@@ -42,6 +42,7 @@ class HostSpec:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     controller_ip: str = "10.20.0.10"   # where Ansible connects from (the management zone)
     local_subnet: str = "10.40.0.0/24"  # the host's own subnet ("LocalSubnet" in firewall rules)
+    tamper_protection: bool | None = None  # None: the edition's default
 
     @classmethod
     def from_hostvars(cls, name: str, hostvars: dict[str, Any]) -> HostSpec:
@@ -58,6 +59,8 @@ class HostSpec:
             services=dict(hostvars.get("mtk_lab_services") or {}),
             controller_ip=str(hostvars.get("mtk_lab_controller_ip", "10.20.0.10")),
             local_subnet=str(hostvars.get("mtk_lab_local_subnet", "10.40.0.0/24")),
+            tamper_protection=(None if hostvars.get("mtk_lab_tamper_protection") is None
+                               else bool(hostvars["mtk_lab_tamper_protection"])),
         )
 
 
@@ -118,6 +121,7 @@ def _accounts(spec: HostSpec, msid: str) -> tuple[list[dict[str, Any]], dict[str
         "S-1-5-32-546": {"name": "Guests", "members": [f"{msid}-501"]},
         "S-1-5-32-551": {"name": "Backup Operators", "members": []},
         "S-1-5-32-555": {"name": "Remote Desktop Users", "members": []},
+        "S-1-5-32-573": {"name": "Event Log Readers", "members": []},
         "S-1-5-32-580": {"name": "Remote Management Users", "members": []},
     }
     return users, groups, domain
@@ -169,7 +173,8 @@ def fresh_state(spec: HostSpec, today: date | None = None) -> dict[str, Any]:
         "rules": [dict(rule, store="PersistentStore", description="") for rule in copy.deepcopy(data["firewall_rules"])],
     }
     prefs = copy.deepcopy(data["defender_preferences"])
-    status = dict(data["defender_status"], IsTamperProtected=ed.tamper_protection)
+    tamper = ed.tamper_protection if spec.tamper_protection is None else spec.tamper_protection
+    status = dict(data["defender_status"], IsTamperProtected=tamper)
     state["defender"] = {"present": True, "preferences": prefs, "status": status}
     state["applocker"] = {"policy_xml": applockerxml.empty_policy()}
     state["wdac"] = {"code_integrity": 0, "usermode_code_integrity": 0}

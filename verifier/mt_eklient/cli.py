@@ -16,6 +16,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 COMMAND_MODULES = (
     "mt_eklient.commands.profile",
     "mt_eklient.commands.catalog",
+    "mt_eklient.commands.verify",
+    "mt_eklient.commands.lab",
+    "mt_eklient.commands.scan",  # after lab: adds `mtk lab scan` unless the lab has one
 )
 
 

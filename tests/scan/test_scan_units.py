@@ -1,0 +1,233 @@
+"""Fast unit tests of mt_eklient.scan and the testinfra plugin's pieces (no Ansible run)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+import yaml
+from mt_eklient import scan
+from mt_eklient.errors import InputError
+from mt_eklient.hosts import resolve_host
+from scan_helpers import REPO, SAMPLE_FACTS
+
+LAB = REPO / "inventories" / "lab"
+
+
+def sample() -> dict:
+    return json.loads(SAMPLE_FACTS.read_text(encoding="utf-8"))
+
+
+# --- secrets -----------------------------------------------------------------------------------
+
+def test_redactor_collects_secret_looking_variables_only():
+    redactor = scan.Redactor()
+    redactor.add_hostvars({"ansible_password": "hunter2-long", "ansible_user": "svc-mtk",
+                           "ansible_psrp_cert_key_passphrase": "p4ss-phrase",
+                           "mt_zones": {"pacs": ["10.0.0.1"]}, "vault_tokens": {"api": ["tok-123456"]},
+                           "ansible_become_pass": "abc"})  # too short to redact safely
+    text = "user svc-mtk with hunter2-long, p4ss-phrase and tok-123456 (abc)"
+    assert redactor(text) == "user svc-mtk with ********, ******** and ******** (abc)"
+    assert redactor.deep({"a": [text], "hunter2-long": 1}) == {"a": [redactor(text)], "********": 1}
+    assert redactor(None) is None
+
+
+# --- facts in a win_powershell result ------------------------------------------------------------
+
+def test_facts_from_result_accepts_the_collectors_single_json_string_or_an_object():
+    facts = sample()
+    assert scan.facts_from_result("h", {"output": [json.dumps(facts)]}) == facts
+    assert scan.facts_from_result("h", {"output": [facts]}) == facts
+
+
+@pytest.mark.parametrize(("output", "reason"), [
+    (None, "no output"),
+    ([], "no output"),
+    (["not json at all"], "not valid JSON"),
+    ([json.dumps(sample())[:-40]], "truncated?"),
+    (["[1, 2]"], "JSON list, not an object"),
+    (["{}", "{}"], "2 output objects"),
+    ([json.dumps({"schema_version": 2})], "invalid facts document"),
+])
+def test_facts_from_result_reasons(output, reason):
+    with pytest.raises(scan.BadFacts, match=reason.replace("?", r"\?")):
+        scan.facts_from_result("h", {"output": output} if output is not None else {})
+
+
+@pytest.mark.parametrize(("status", "result", "expected"), [
+    ("failed", {"msg": "The ansible.windows.win_powershell action failed to execute in the expected time frame (5)",
+                "timedout": {"period": 5}}, ("error", "timeout: no result within 9s (task timeout)")),
+    ("unreachable", {"msg": "ntlm: the specified credentials were rejected by the server"},
+     ("unreachable", "authentication failed: ntlm: the specified credentials were rejected by the server")),
+    ("unreachable", {"msg": "kerberos: Bad HTTP response returned from server. Code 401"},
+     ("unreachable", "authentication failed: kerberos: Bad HTTP response returned from server. Code 401")),
+    ("unreachable", {"msg": "ntlm: HTTPSConnectionPool(host='h', port=5986): Max retries exceeded with url: /wsman "
+                             "(Caused by NewConnectionError: [Errno 111] Connection refused)"},
+     ("unreachable", ("connection failed: ntlm: HTTPSConnectionPool(host='h', port=5986): Max retries exceeded with "
+                      "url: /wsman (Caused by NewConnectionError: [Errno 111] Connection refused)"))),
+    ("unreachable", {"msg": "kerberos: kinit: Password incorrect while getting initial credentials"},
+     ("unreachable", "authentication failed: kerberos: kinit: Password incorrect while getting initial credentials")),
+    ("failed", {"msg": "Unhandled exception while executing script: Access is denied"},
+     ("error", "collector failed: Unhandled exception while executing script: Access is denied")),
+    ("unreachable", {"msg": "winrm connection error: [Errno 113] No route to host"},
+     ("unreachable", "connection failed: winrm connection error: [Errno 113] No route to host")),
+    ("failed", {"msg": "Unhandled exception while executing script: boom",
+                "error": [{"exception": {"message": "Access is denied"}, "error_details": None}]},
+     ("error", "collector failed: Unhandled exception while executing script: boom: Access is denied")),
+    ("skipped", {}, ("error", "the collection task was skipped")),
+])
+def test_classify_failure(status, result, expected):
+    assert scan.classify_failure(status, result, 9) == expected
+
+
+# --- streaming ---------------------------------------------------------------------------------
+
+def test_event_reader_waits_for_complete_lines(tmp_path):
+    path = tmp_path / "events.jsonl"
+    reader = scan._EventReader(path)
+    assert reader.read() == []
+    with open(path, "a") as handle:
+        handle.write('{"event": "host", "host": "a"}\n{"event": "ho')
+    assert reader.read() == [{"event": "host", "host": "a"}]
+    with open(path, "a") as handle:
+        handle.write('st", "host": "b"}\n')
+    assert reader.read() == [{"event": "host", "host": "b"}]
+
+
+def test_progress_lines(capsys):
+    out = io.StringIO()
+    emit = scan.progress_printer(200, out)
+    emit("wm1-sono-01", "ok", 0.42, None)
+    emit("wm1-x", "unreachable", 2.0, "authentication failed: ntlm")
+    assert out.getvalue().splitlines() == ["[  1/200] wm1-sono-01 ok 0.4s",
+                                           "[  2/200] wm1-x unreachable 2.0s: authentication failed: ntlm"]
+
+
+def test_request_file_name_matches_ansibles_hash_filter():
+    from ansible.plugins.filter.core import get_hash
+    for host in ("wm1-sono-01", "10.0.0.5", "ÅSA-klient.region.local"):
+        assert scan.request_file_name(host) == get_hash(host, "sha1") + ".json"
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+def lab_hostvars() -> dict[str, dict]:
+    group = yaml.safe_load((LAB / "group_vars" / "lab.yml").read_text())
+    return {p.stem: {**group, **(yaml.safe_load(p.read_text()) or {})} for p in sorted((LAB / "host_vars").glob("*.yml"))}
+
+
+def test_cached_resolver_equals_resolve_host():
+    today = date(2026, 11, 25)
+    hosts = lab_hostvars()
+    hosts["bad-zone"] = {**hosts["wm1-sono-01"], "mt_zones": {"nowhere": ["10.1.1.0/24"]}}
+    hosts["bad-class"] = {**hosts["wm1-sono-01"], "mt_class": "XX9"}
+    hosts["no-profile"] = {**hosts["wm1-sono-01"], "mt_profile": "does-not-exist"}
+    hosts["no-profile-2"] = {**hosts["wm1-sono-01"], "mt_profile": "does-not-exist"}
+    resolver = scan.CachedResolver(today)
+    for name, hostvars in hosts.items():
+        try:
+            expected = resolve_host(name, hostvars, today)[1].to_dict()
+        except InputError as err:
+            expected = [str(p) for p in err.problems]
+        try:
+            got = resolver(name, hostvars)[1].to_dict()
+        except InputError as err:
+            got = [str(p) for p in err.problems]
+        assert got == expected, name
+
+
+def test_plan_hosts_turns_bad_variables_into_host_errors():
+    planned = scan.plan_hosts({"ok": lab_hostvars()["wm1-sono-01"], "none": {}}, date(2026, 11, 25))
+    assert planned[0].request and planned[0].baseline and planned[0].error is None
+    assert planned[1].baseline is None and "mt_profile" in planned[1].error
+
+
+# --- CLI and boundaries ----------------------------------------------------------------------------
+
+def test_scan_and_lab_scan_commands_registered():
+    from mt_eklient.cli import build_parser
+    parser = build_parser()
+    args = parser.parse_args(["scan", "-i", "inv", "--forks", "7", "--timeout", "9", "--no-history"])
+    assert (args.inventory, args.forks, args.timeout, args.no_history) == (["inv"], 7, 9, True)
+    args = parser.parse_args(["lab", "--inventory", "x", "scan", "--limit", "wm*"])
+    assert args.inventory == "x" and args.scan_inventory is None and args.limit == "wm*"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["scan", "-i", "inv", "--forks", "0"])
+
+
+def test_production_scan_never_imports_the_lab():
+    code = ("import sys; from mt_eklient import scan, testinfra_plugin; from mt_eklient.cli import build_parser; "
+            "build_parser(); bad = [m for m in sys.modules if m.startswith('mt_eklient.lab')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- testinfra winrm:// path -----------------------------------------------------------------------
+
+def test_winrm_bootstrap_is_short_and_decodes():
+    from mt_eklient.testinfra_plugin import WINRM_BOOTSTRAP, winrm_command
+    command = winrm_command()
+    assert len(command) < 2000  # far below cmd.exe's 8191 characters, whatever the collector's size
+    encoded = command.rsplit(" ", 1)[1]
+    assert base64.b64decode(encoded).decode("utf-16-le") == WINRM_BOOTSTRAP
+
+
+def test_collect_winrm_sends_collector_and_request_on_stdin():
+    from mt_eklient import testinfra_plugin as plugin
+
+    calls = {}
+
+    class FakeProtocol:
+        def __init__(self, **kwargs):
+            calls["conn"] = kwargs
+
+        def open_shell(self):
+            return "shell"
+
+        def run_command(self, shell, command):
+            calls["command"] = command
+            return "cmd"
+
+        def send_command_input(self, shell, command, data, end=False):
+            calls["stdin"], calls["end"] = json.loads(data), end
+
+        def get_command_output(self, shell, command):
+            return json.dumps(sample()).encode(), b"", 0
+
+        def cleanup_command(self, shell, command):
+            calls["cleaned"] = True
+
+        def close_shell(self, shell):
+            calls["closed"] = True
+
+    class Backend:
+        def __init__(self):
+            self.conn_args = {"endpoint": "https://h:5986/wsman", "transport": "ntlm", "username": "u", "password": "p"}
+
+    class Host:
+        backend = Backend()
+
+    result = plugin.collect_winrm(Host(), {"services": ["AppIDSvc"]}, protocol_factory=FakeProtocol)
+    assert scan.facts_from_result("h", result) == sample()
+    assert calls["conn"] == Host.backend.conn_args and calls["end"] and calls["closed"]
+    assert calls["stdin"]["request"] == {"services": ["AppIDSvc"]}
+    assert calls["stdin"]["script"].startswith("# mtk-collector")
+
+
+def test_bench_smoke(tmp_path):
+    """bench/fleet_scan.py with 5 hosts and no latency: every host evaluated after one remote call."""
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--hosts", "5", "--latency", "0",
+                             "--forks", "5", "--json", str(out)], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["evaluated"] == 5 and run["remote_calls_per_host"] == [1] and run["collector_calls_per_host"] == [1]
+    assert run["eval_ms_median"] is not None
+
+

@@ -1,0 +1,676 @@
+"""Fleet scan through Ansible's connection layer.
+
+    inventory (ansible-inventory --list) -> baseline per host (hosts.resolve_host's rules, each
+    profile loaded once) -> collection_request()
+        -> ONE ansible-playbook run (ansible_scan/collect.yml): win_powershell runs the collector
+           once per host, --forks bounded, task `timeout:` per host, an overall deadline
+        -> callback plugin streams one JSON line per host -> facts validated as they arrive
+        -> scanresult.run_evaluation() (evaluate() per host) -> reports, history, exit code
+
+Everything that talks to hosts goes through Ansible, so the inventory's connection settings
+(WinRM over HTTPS, Kerberos, PSRP, vaulted credentials) apply unchanged. The scan itself never
+handles a connection secret: host variables are read into memory only to resolve baselines, the
+per-host requests travel in files (never on a command line), and every message that leaves this
+module goes through a `Redactor` holding the inventory's secret-looking values.
+
+This module only collects; evaluation, reports and the exit code belong to `scanresult.py`,
+`evaluate.py` and `reports/` (commands/scan.py writes them). Usage: docs/scan.md.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog, load_catalog
+from .collection import collection_request
+from .errors import InputError, Problem
+from .facts import validate_facts
+from .hosts import find_profile, host_context, load_checked_profile
+from .profile import LoadedProfile
+from .resolve import Baseline, resolve
+from .scanresult import HostInput, ScanResult, run_evaluation
+
+COLLECTOR = Path(__file__).resolve().parent / "collector" / "collect.ps1"
+PLAYBOOK = Path(__file__).resolve().parent / "ansible_scan" / "collect.yml"
+CALLBACK = "mtk_scan"
+
+DEFAULT_FORKS = 20
+DEFAULT_TIMEOUT = 300  # seconds per host: the collector takes seconds, a slow WinRM link minutes
+# Extra time the overall deadline allows for Ansible's start-up and the last results.
+OVERALL_MARGIN = 60.0
+INTERRUPTED = "scan interrupted"
+
+# Host variables whose values are secrets (connection passwords, become passwords, tokens).
+SECRET_VAR = re.compile(r"pass(word|phrase)?|pwd|secret|token|credential|private.?key|api.?key", re.IGNORECASE)
+REDACTED = "********"
+# Shorter values are not redacted: replacing every "ab" in a message would make it unreadable.
+MIN_SECRET_LENGTH = 4
+
+# Ansible's winrm plugin prefixes every connection error with the transport ("ntlm: ...",
+# "kerberos: ..."), so these look for what the servers and libraries say about credentials.
+_AUTH = re.compile(r"credentials were rejected|unauthori[sz]ed|\b401\b|authentication (failed|failure|error)|"
+                   r"logon failure|kinit|gssapi|server not found in kerberos database|pre-?authentication|"
+                   r"password (incorrect|expired|has expired)|access (is )?denied", re.IGNORECASE)
+_AUTH_STRONG = re.compile(r"credentials were rejected|unauthori[sz]ed|\b401\b|logon failure", re.IGNORECASE)
+_TIMEOUT = re.compile(r"timed? ?out|timeout|expected time frame", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets
+
+
+class Redactor:
+    """Replaces known secret values in text. Built from the inventory's host variables."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: Any) -> None:
+        if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH:
+            self._secrets.add(secret)
+
+    def add_hostvars(self, hostvars: dict[str, Any]) -> None:
+        for name, value in hostvars.items():
+            self._walk(value, bool(SECRET_VAR.search(str(name))))
+
+    def _walk(self, value: Any, secret: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._walk(item, secret or bool(SECRET_VAR.search(str(key))))
+        elif isinstance(value, list):
+            for item in value:
+                self._walk(item, secret)
+        elif secret:
+            self.add(value)
+
+    def __call__(self, text: Any) -> Any:
+        if not isinstance(text, str) or not self._secrets:
+            return text
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def deep(self, value: Any) -> Any:
+        """Redact every string of a JSON-like value."""
+        if isinstance(value, dict):
+            return {self(k): self.deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.deep(v) for v in value]
+        return self(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inventory
+
+
+@dataclass
+class AnsibleOptions:
+    """How to run Ansible: the inventory, vault access and extra environment."""
+
+    inventory: list[str]
+    limit: str | None = None
+    vault_password_files: list[str] = field(default_factory=list)
+    vault_password: str | None = None  # from --ask-vault-pass; given to Ansible through an env-reading script
+    env: dict[str, str] | None = None  # e.g. the lab's shadow collections (lab.ansible_env())
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env or {})
+        env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0"})
+        return env
+
+
+def ansible_bin(name: str) -> str:
+    """ansible-* next to this Python (the venv) first, then PATH."""
+    local = Path(sys.executable).with_name(name)
+    if local.is_file():
+        return str(local)
+    found = shutil.which(name)
+    if not found:
+        raise InputError.single(name, "not found: install ansible-core (pip install -e .)")
+    return found
+
+
+_VAULT_CLIENT = """#!{python}
+# Written by mtk scan: hands the vault password asked for once to every Ansible process.
+import os, sys
+sys.stdout.write(os.environ.get("MTK_SCAN_VAULT_PASSWORD", ""))
+"""
+
+
+def _vault_args(options: AnsibleOptions, workdir: Path, env: dict[str, str]) -> list[str]:
+    args: list[str] = []
+    for path in options.vault_password_files:
+        args += ["--vault-password-file", str(path)]
+    if options.vault_password is not None:
+        client = workdir / "vault-client.py"
+        client.write_text(_VAULT_CLIENT.format(python=sys.executable), encoding="utf-8")
+        client.chmod(0o700)
+        env["MTK_SCAN_VAULT_PASSWORD"] = options.vault_password
+        args += ["--vault-password-file", str(client)]
+    return args
+
+
+def _inventory_sources(options: AnsibleOptions) -> list[str]:
+    problems = []
+    for source in options.inventory:
+        # A comma means an ad-hoc host list ("h1,h2,"); anything else must be a file or directory.
+        if "," not in source and not Path(source).exists():
+            problems.append(Problem(source, None, "", "inventory not found"))
+    if problems:
+        raise InputError(problems)
+    return [arg for source in options.inventory for arg in ("-i", source)]
+
+
+def _hosts_of(inventory: dict[str, Any], group: str = "all", seen: set[str] | None = None) -> list[str]:
+    seen = set() if seen is None else seen
+    if group in seen:
+        return []
+    seen.add(group)
+    node = inventory.get(group) or {}
+    out = list(node.get("hosts") or [])
+    for child in node.get("children") or []:
+        out += _hosts_of(inventory, child, seen)
+    return out
+
+
+def read_inventory(options: AnsibleOptions, redactor: Redactor) -> dict[str, dict[str, Any]]:
+    """{host: hostvars} of the inventory (after --limit), in inventory order. InputError if unreadable."""
+    with tempfile.TemporaryDirectory(prefix="mtk-inv-") as tmp:
+        env = options.environment()
+        env["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "1"
+        cmd = [ansible_bin("ansible-inventory"), *_inventory_sources(options), "--list",
+               *_vault_args(options, Path(tmp), env)]
+        if options.limit:
+            cmd += ["--limit", options.limit]
+        proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    source = ",".join(options.inventory)
+    if proc.returncode != 0:
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        message = " ".join(lines[-3:]) if lines else f"ansible-inventory exited with {proc.returncode}"
+        raise InputError.single(source, "cannot read the inventory: " + redactor(message))
+    try:
+        inventory = json.loads(proc.stdout)
+    except json.JSONDecodeError as err:
+        raise InputError.single(source, f"ansible-inventory printed no JSON: {err.msg}") from None
+    hostvars = (inventory.get("_meta") or {}).get("hostvars") or {}
+    hosts: dict[str, dict[str, Any]] = {}
+    for host in _hosts_of(inventory):
+        if host not in hosts:
+            hosts[host] = dict(hostvars.get(host) or {})
+            redactor.add_hostvars(hosts[host])
+    if not hosts:
+        where = f" matching --limit {options.limit!r}" if options.limit else ""
+        raise InputError.single(source, f"no hosts{where}")
+    return hosts
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: one baseline and one collection request per host
+
+
+@dataclass
+class PlannedHost:
+    name: str
+    baseline: Baseline | None = None
+    applications: list[dict[str, Any]] = field(default_factory=list)
+    request: dict[str, Any] | None = None
+    error: str | None = None  # the host's variables do not resolve
+    declared_class: str | None = None
+
+
+class CachedResolver:
+    """`hosts.resolve_host` with each profile loaded once per scan (a fleet has many hosts per
+    profile; loading and checking a profile costs more than resolving it). Same checks and errors as
+    resolve_host; tests/scan/test_scan_units.py keeps the two equal."""
+
+    def __init__(self, today: date, profiles_dir: str | Path | None = None, catalog: Catalog | None = None):
+        self.today = today
+        self.profiles_dir = profiles_dir
+        self.catalog = catalog or load_catalog()
+        self._profiles: dict[str, LoadedProfile | InputError] = {}
+
+    def _profile(self, profile_id: str, name: str) -> LoadedProfile:
+        if profile_id not in self._profiles:
+            try:
+                path = find_profile(profile_id, self.profiles_dir, f"inventory ({name})")
+                self._profiles[profile_id] = load_checked_profile(path, self.catalog)
+            except InputError as err:
+                self._profiles[profile_id] = err
+        cached = self._profiles[profile_id]
+        if isinstance(cached, InputError):
+            # "no profile" names the host that asked; problems inside the profile file name the file.
+            raise InputError([Problem(f"inventory ({name})" if p.file.startswith("inventory (") else p.file,
+                                      p.line, p.field, p.message) for p in cached.problems])
+        return cached
+
+    def __call__(self, name: str, hostvars: dict[str, Any]) -> tuple[LoadedProfile, Baseline]:
+        profile_id = hostvars.get("mt_profile")
+        if not profile_id:
+            raise InputError.single(f"inventory ({name})", "required: the id of a profile in profiles/",
+                                    field="mt_profile")
+        context = host_context(name, hostvars)
+        loaded = self._profile(str(profile_id), name)
+        if loaded.profile.id != profile_id:
+            raise InputError.single(loaded.source, f"file declares id {loaded.profile.id!r}, inventory asks for "
+                                    f"{profile_id!r}", field="id")
+        unknown_zones = set(context.zones) - set(loaded.profile.network.zones)
+        if unknown_zones:
+            raise InputError.single(f"inventory ({name})", f"zone(s) {sorted(unknown_zones)} not in profile "
+                                    f"{profile_id}", field="mt_zones")
+        return loaded, resolve(self.catalog, loaded, context, self.today)
+
+
+def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | Path | None = None,
+               catalog: Catalog | None = None, redactor: Redactor | None = None) -> list[PlannedHost]:
+    redactor = redactor or Redactor()
+    resolver = CachedResolver(today, profiles_dir, catalog)
+    planned = []
+    for name, hostvars in hosts.items():
+        declared = hostvars.get("mt_class")
+        entry = PlannedHost(name, declared_class=str(declared) if declared is not None else None)
+        try:
+            loaded, baseline = resolver(name, hostvars)
+            entry.baseline = baseline
+            entry.applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
+            entry.request = collection_request(baseline, entry.applications)
+        except InputError as err:
+            entry.error = redactor("; ".join(str(p) for p in err.problems))
+        except Exception as err:  # noqa: BLE001 - a bad host never stops the scan
+            entry.error = redactor(f"cannot resolve the baseline: {type(err).__name__}: {err}")
+        planned.append(entry)
+    return planned
+
+
+# ---------------------------------------------------------------------------------------------
+# Collection
+
+
+@dataclass
+class Collected:
+    """One host's collection outcome."""
+
+    host: str
+    status: str  # ok | unreachable | error
+    facts: dict[str, Any] | None = None
+    reason: str | None = None
+    duration: float | None = None  # seconds, as Ansible's callback measured
+
+
+def _first_message(result: dict[str, Any]) -> str:
+    parts = []
+    if result.get("msg"):
+        parts.append(str(result["msg"]))
+    # win_powershell's error records: {exception: {message, ...}, error_details: {message}, output, ...}
+    for record in result.get("error") or []:
+        if not isinstance(record, dict):
+            continue
+        candidates = [(record.get(k) or {}).get("message") for k in ("error_details", "exception")
+                      if isinstance(record.get(k), dict)] + [record.get("message")]
+        text = next((str(c) for c in candidates if c), None)
+        if text and text not in parts:
+            parts.append(text)
+            break
+    stderr = str(result.get("stderr") or "").strip()
+    if not parts and stderr:
+        parts.append(stderr.splitlines()[-1])
+    return ": ".join(parts) or "no message"
+
+
+def classify_failure(status: str, result: dict[str, Any], timeout: int) -> tuple[str, str]:
+    """(host status, reason) of a failed/unreachable/skipped callback event."""
+    message = " ".join(_first_message(result).split())
+    if result.get("timedout"):
+        return "error", f"timeout: no result within {timeout}s (task timeout)"
+    if status == "skipped":
+        return "error", "the collection task was skipped"
+    if status == "unreachable":
+        if _AUTH.search(message):
+            return "unreachable", f"authentication failed: {message}"
+        if _TIMEOUT.search(message):
+            return "unreachable", f"timeout: {message}"
+        return "unreachable", f"connection failed: {message}"
+    if _AUTH_STRONG.search(message):  # e.g. a PSRP failure reported as a task failure
+        return "unreachable", f"authentication failed: {message}"
+    return "error", f"collector failed: {message}"
+
+
+class BadFacts(Exception):
+    """The collector's answer holds no usable facts document; the message says why."""
+
+
+def facts_from_result(host: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The facts document in a win_powershell result (`output`: the collector's one JSON string).
+
+    Raises BadFacts with a reason for missing, garbage or truncated output and for a document the
+    schema rejects.
+    """
+    output = result.get("output")
+    if not isinstance(output, list) or not output:
+        raise BadFacts("the collector returned no output (no facts document)")
+    documents = [item for item in output if isinstance(item, (str, dict))]
+    if len(documents) != 1 or len(output) != 1:
+        raise BadFacts(f"the collector returned {len(output)} output objects, expected one facts document")
+    doc = documents[0]
+    if isinstance(doc, str):
+        text = doc.strip()
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as err:
+            truncated = (err.pos >= len(text) - 1 or err.msg.startswith("Unterminated")
+                         or (text.startswith("{") and not text.endswith("}")))
+            hint = " (truncated?)" if truncated else ""
+            raise BadFacts(f"facts are not valid JSON{hint}: {err.msg} at character {err.pos} of {len(text)}") \
+                from None
+    if not isinstance(doc, dict):
+        raise BadFacts(f"facts are a JSON {type(doc).__name__}, not an object")
+    try:
+        return validate_facts(doc, f"{host} facts")
+    except InputError as err:
+        problems = err.problems
+        shown = "; ".join(f"{p.field or '(document)'}: {p.message}" for p in problems[:3])
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise BadFacts(f"invalid facts document: {shown}{more}") from None
+
+
+def outcome_from_event(event: dict[str, Any], timeout: int, redactor: Redactor) -> Collected:
+    host = str(event.get("host"))
+    status = event.get("status")
+    result = event.get("result") or {}
+    duration = event.get("duration")
+    if status == "ok":
+        try:
+            return Collected(host, "ok", facts=facts_from_result(host, result), duration=duration)
+        except BadFacts as err:
+            return Collected(host, "error", reason=redactor(str(err)), duration=duration)
+    host_status, reason = classify_failure(str(status), result, timeout)
+    return Collected(host, host_status, reason=redactor(reason), duration=duration)
+
+
+class _EventReader:
+    """Reads complete JSON lines appended to a file by the callback plugin."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._offset = 0
+        self._partial = b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()  # an incomplete last line waits for the rest
+        events = []
+        for line in lines:
+            if line.strip():
+                try:
+                    events.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return events
+
+
+def request_file_name(host: str) -> str:
+    """The playbook finds a host's request as `(inventory_hostname | hash('sha1')) ~ '.json'`."""
+    return hashlib.sha1(host.encode("utf-8"), usedforsecurity=False).hexdigest() + ".json"
+
+
+def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Stop the ansible-playbook process group this scan started (its own session)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+Progress = Callable[[Collected], None]
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM/SIGHUP (a CI job cancelled, a terminal closed) stop the scan like Ctrl-C does, so the
+    Ansible process group, which lives in its own session, is never left running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class CollectionRun:
+    outcomes: dict[str, Collected]
+    interrupted: bool = False
+    deadline_exceeded: bool = False
+    ansible_rc: int | None = None
+    wall_seconds: float = 0.0
+
+
+def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks: int = DEFAULT_FORKS,
+            timeout: int = DEFAULT_TIMEOUT, on_outcome: Progress | None = None,
+            redactor: Redactor | None = None, overall_deadline: float | None = None,
+            poll_interval: float = 0.05) -> CollectionRun:
+    """Run the collector once on every host of `requests` ({host: collection request}).
+
+    Returns every host's outcome; hosts without an answer (interrupted, overall deadline, Ansible
+    crashed) get status error with the reason. Ctrl-C stops Ansible and keeps what arrived.
+    """
+    redactor = redactor or Redactor()
+    run = CollectionRun(outcomes={})
+    if not requests:
+        return run
+    started = time.monotonic()
+    if overall_deadline is None:
+        overall_deadline = timeout * math.ceil(len(requests) / max(1, forks)) + OVERALL_MARGIN
+    with tempfile.TemporaryDirectory(prefix="mtk-scan-") as tmp:
+        workdir = Path(tmp)
+        os.chmod(workdir, 0o700)
+        request_dir = workdir / "requests"
+        request_dir.mkdir()
+        for host, request in requests.items():
+            (request_dir / request_file_name(host)).write_text(json.dumps(request), encoding="utf-8")
+        extra_vars = workdir / "vars.json"
+        extra_vars.write_text(json.dumps({"mtk_collector": str(COLLECTOR), "mtk_request_dir": str(request_dir),
+                                          "mtk_timeout": int(timeout)}), encoding="utf-8")
+        limit = workdir / "hosts.txt"
+        limit.write_text("".join(f"{host}\n" for host in requests), encoding="utf-8")
+        events_path = workdir / "events.jsonl"
+        log_path = workdir / "ansible.log"
+
+        env = options.environment()
+        env.update({"MTK_SCAN_EVENTS": str(events_path), "ANSIBLE_STDOUT_CALLBACK": CALLBACK,
+                    "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
+        cmd = [ansible_bin("ansible-playbook"), *_inventory_sources(options), str(PLAYBOOK),
+               "--limit", f"@{limit}", "--forks", str(max(1, forks)), "--extra-vars", f"@{extra_vars}",
+               *_vault_args(options, workdir, env)]
+        reader = _EventReader(events_path)
+
+        def consume() -> None:
+            for event in reader.read():
+                if event.get("event") != "host" or event.get("host") not in requests:
+                    continue
+                if event["host"] in run.outcomes:
+                    continue
+                outcome = outcome_from_event(event, timeout, redactor)
+                run.outcomes[outcome.host] = outcome
+                if on_outcome:
+                    on_outcome(outcome)
+
+        with open(log_path, "wb") as log, _terminate_as_interrupt():
+            # Its own session: Ctrl-C reaches only mtk, which then stops Ansible itself (see _stop).
+            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                while True:
+                    consume()
+                    if proc.poll() is not None:
+                        break
+                    if time.monotonic() - started > overall_deadline:
+                        run.deadline_exceeded = True
+                        _stop(proc)
+                        break
+                    time.sleep(poll_interval)
+            except KeyboardInterrupt:
+                run.interrupted = True
+                _stop(proc)
+            finally:
+                if proc.poll() is None:
+                    _stop(proc)
+            consume()
+            run.ansible_rc = proc.returncode
+
+        if run.interrupted:
+            missing_reason = INTERRUPTED
+        elif run.deadline_exceeded:
+            missing_reason = f"timeout: the scan's overall deadline ({overall_deadline:.0f}s) passed first"
+        else:
+            missing_reason = _ansible_failure(log_path, run.ansible_rc, redactor)
+        for host in requests:
+            if host not in run.outcomes:
+                outcome = Collected(host, "error", reason=missing_reason)
+                run.outcomes[host] = outcome
+                if on_outcome and not run.interrupted:
+                    on_outcome(outcome)
+    run.wall_seconds = time.monotonic() - started
+    return run
+
+
+def _ansible_failure(log_path: Path, rc: int | None, redactor: Redactor) -> str:
+    try:
+        lines = [line.strip() for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if line.strip()]
+    except OSError:
+        lines = []
+    errors = [line for line in lines if line.startswith(("ERROR", "[ERROR]"))] or lines[-2:]
+    detail = redactor(" ".join(errors)[:500]) if errors else "no output"
+    return f"no result from ansible-playbook (exit {rc}): {detail}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole scan
+
+
+@dataclass
+class ScanRun:
+    """What a scan produced: the evaluated scan (reports, exit code) and how collection went."""
+
+    result: ScanResult
+    collection: CollectionRun
+    planned: list[PlannedHost] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.result.exit_code
+
+
+def progress_printer(total: int, stream=None) -> Callable[[str, str, float | None, str | None], None]:
+    """`[12/200] wm1-sono-01 ok 0.4s` lines on stderr."""
+    stream = stream or sys.stderr
+    done = [0]
+    width = len(str(total))
+
+    def emit(host: str, status: str, duration: float | None, reason: str | None) -> None:
+        done[0] += 1
+        took = f" {duration:.1f}s" if duration is not None else ""
+        why = f": {reason}" if reason else ""
+        print(f"[{done[0]:>{width}}/{total}] {host} {status}{took}{why}", file=stream, flush=True)
+
+    return emit
+
+
+def scan(options: AnsibleOptions, *, today: date | None = None, forks: int = DEFAULT_FORKS,
+         timeout: int = DEFAULT_TIMEOUT, warn_days: int = 180, profiles_dir: str | Path | None = None,
+         progress: bool = True, stream=None, ansible_env: dict[str, str] | None = None,
+         command: str = "scan") -> ScanRun:
+    """Read the inventory, collect once per host, evaluate. InputError if the inventory is unreadable.
+
+    `ansible_env`: extra environment for the Ansible processes (e.g. the lab's shadow collections);
+    it overrides `options.env`.
+    """
+    started = _now()
+    today = today or date.today()
+    if ansible_env:
+        options.env = {**(options.env or {}), **ansible_env}
+    stream = stream or sys.stderr
+    redactor = Redactor([options.vault_password] if options.vault_password else [])
+    hosts = read_inventory(options, redactor)
+    planned = plan_hosts(hosts, today, profiles_dir=profiles_dir, redactor=redactor)
+    emit = progress_printer(len(planned), stream) if progress else (lambda *a: None)
+    for entry in planned:
+        if entry.error:
+            emit(entry.name, "error", None, entry.error)
+    requests = {p.name: p.request for p in planned if p.request is not None}
+    run = collect(requests, options, forks=forks, timeout=timeout, redactor=redactor,
+                  on_outcome=lambda c: emit(c.host, c.status, c.duration, c.reason if c.status != "ok" else None))
+    if run.interrupted and progress:
+        missing = sum(1 for c in run.outcomes.values() if c.reason == INTERRUPTED)
+        print(f"mtk scan: interrupted; evaluating the {len(requests) - missing} host(s) collected, "
+              f"{missing} reported as '{INTERRUPTED}'", file=stream, flush=True)
+    inputs = []
+    for entry in planned:
+        if entry.error or entry.baseline is None:
+            inputs.append(HostInput(entry.name, status="error", error=entry.error or "no baseline",
+                                    declared_class=entry.declared_class))
+            continue
+        outcome = run.outcomes[entry.name]
+        status = outcome.status if outcome.status in ("ok", "unreachable") else "error"
+        inputs.append(HostInput(entry.name, baseline=entry.baseline, facts=outcome.facts,
+                                applications=entry.applications, status=status, error=outcome.reason,
+                                declared_class=entry.declared_class))
+    source = {"kind": "inventory", "inventory": list(options.inventory), "limit": options.limit,
+              "forks": forks, "timeout": timeout}
+    if run.interrupted:
+        source["interrupted"] = True
+    # Facts were validated as they arrived (facts_from_result), no need to do it twice.
+    result = run_evaluation(inputs, today=today, warn_days=warn_days, source=source, command=command,
+                            validate=False, started=started)
+    return ScanRun(result=result, collection=run, planned=planned)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ask_vault_password() -> str:
+    return getpass.getpass("Vault password: ")

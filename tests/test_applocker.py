@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from mt_eklient.applocker import collection_modes, policy_xml, rule_signatures
 from mt_eklient.profile import load_profile
 

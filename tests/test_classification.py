@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mt_eklient.classification import MtClass, build_refusal, observe_class
 
 SONO = [{"name": "SonoRev Review", "uninstall_display_name": "SonoRev Review 4.*", "services": ["SonoRevDicom"]}]

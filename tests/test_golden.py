@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from mt_eklient.hosts import resolve_host
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from mt_eklient.errors import InputError
 from mt_eklient.profile import load_profile
 
@@ -83,9 +82,9 @@ def test_cli_validate_exit_codes_and_no_traceback(sonora, write_profile, tmp_pat
     sonora["network"]["inbound"][0]["ports"] = [0]
     bad = write_profile(sonora, "bad.yml")
     run = [sys.executable, "-m", "mt_eklient.cli", "profile", "validate"]
-    ok = subprocess.run([*run, str(good)], capture_output=True, text=True)
+    ok = subprocess.run([*run, str(good)], check=False, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    failed = subprocess.run([*run, str(good), str(bad)], capture_output=True, text=True)
+    failed = subprocess.run([*run, str(good), str(bad)], check=False, capture_output=True, text=True)
     assert failed.returncode == 2
     assert "Traceback" not in failed.stderr
     assert failed.stderr.strip().splitlines() == [
@@ -100,6 +99,6 @@ def test_unknown_waiver_control_is_rejected(sonora, write_profile):
     sonora["waivers"][0]["control"] = "NO-SUCH-CONTROL"
     path = write_profile(sonora)
     run = subprocess.run([sys.executable, "-m", "mt_eklient.cli", "profile", "validate", str(path)],
-                         capture_output=True, text=True)
+                         check=False, capture_output=True, text=True)
     assert run.returncode == 2
     assert "waivers[0].control: unknown control 'NO-SUCH-CONTROL'" in run.stderr

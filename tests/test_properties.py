@@ -15,7 +15,6 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mt_eklient.catalog import load_catalog
 from mt_eklient.cli import main
 from mt_eklient.hosts import catalog_problems

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from mt_eklient.catalog import Catalog, Control
 from mt_eklient.classification import MtClass
 from mt_eklient.errors import InputError
@@ -25,7 +24,10 @@ def control(**overrides) -> Control:
     return Control.model_validate({**base, **overrides})
 
 
-def baseline_for(profile_path, *controls, host=HostContext("h1"), today=TODAY):
+HOST = HostContext("h1")
+
+
+def baseline_for(profile_path, *controls, host=HOST, today=TODAY):
     return resolve(Catalog("test", tuple(controls)), load_profile(profile_path), host, today)
 
 

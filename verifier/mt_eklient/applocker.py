@@ -43,7 +43,7 @@ def _as_folder_pattern(path: str) -> str:
     return path if path.endswith("*") else path + "\\*"
 
 
-def _path_rule(parent: "_Collection", collection: str, name: str, path: str, sid: str = EVERYONE,
+def _path_rule(parent: _Collection, collection: str, name: str, path: str, sid: str = EVERYONE,
                exceptions: tuple[str, ...] = (), action: str = "Allow") -> None:
     rule = ET.Element("FilePathRule", Id=_rule_id(collection, "path", path, sid, action), Name=name,
                       Description="mt-eklient", UserOrGroupSid=sid, Action=action)
@@ -55,7 +55,7 @@ def _path_rule(parent: "_Collection", collection: str, name: str, path: str, sid
             ET.SubElement(holder, "FilePathCondition", Path=exception)
 
 
-def _publisher_rule(parent: "_Collection", collection: str, name: str, publisher: str, action: str = "Allow") -> None:
+def _publisher_rule(parent: _Collection, collection: str, name: str, publisher: str, action: str = "Allow") -> None:
     rule = ET.Element("FilePublisherRule", Id=_rule_id(collection, "publisher", publisher, action),
                       Name=name, Description="mt-eklient", UserOrGroupSid=EVERYONE, Action=action)
     parent.append(rule)
@@ -64,7 +64,7 @@ def _publisher_rule(parent: "_Collection", collection: str, name: str, publisher
     ET.SubElement(condition, "BinaryVersionRange", LowSection="*", HighSection="*")
 
 
-def _hash_rule(parent: "_Collection", collection: str, name: str, digest: str, action: str = "Allow") -> None:
+def _hash_rule(parent: _Collection, collection: str, name: str, digest: str, action: str = "Allow") -> None:
     rule = ET.Element("FileHashRule", Id=_rule_id(collection, "hash", digest, action), Name=name,
                       Description="mt-eklient", UserOrGroupSid=EVERYONE, Action=action)
     parent.append(rule)

@@ -91,7 +91,7 @@ class Expected(_Model):
     derive: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Expected":
+    def _one_source(self) -> Expected:
         given = ["value" in self.model_fields_set, self.profile is not None, self.derive is not None]
         if sum(given) != 1:
             raise ValueError("give exactly one of value, profile, derive")
@@ -124,7 +124,7 @@ class Control(_Model):
     references: References
 
     @model_validator(mode="after")
-    def _check_shape(self) -> "Control":
+    def _check_shape(self) -> Control:
         method = self.check.get("method")
         if method not in METHOD_PARAMS:
             raise ValueError(f"check.method {method!r} unknown; known: {', '.join(METHOD_PARAMS)}")

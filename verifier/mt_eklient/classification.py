@@ -33,7 +33,7 @@ class MtClass:
     group: int
 
     @classmethod
-    def parse(cls, text: str) -> "MtClass":
+    def parse(cls, text: str) -> MtClass:
         match = _CLASS_RE.match(str(text).strip().upper())
         if not match:
             raise ValueError(f"invalid class {text!r}: expected W, WM or M followed by group 0, 1 or 2 (e.g. WM1)")

@@ -25,5 +25,5 @@ class InputError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
     @classmethod
-    def single(cls, file: str, message: str, field: str = "", line: int | None = None) -> "InputError":
+    def single(cls, file: str, message: str, field: str = "", line: int | None = None) -> InputError:
         return cls([Problem(file, line, field, message)])

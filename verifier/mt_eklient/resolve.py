@@ -6,9 +6,10 @@ The one place where control values become concrete; the build and the verifier b
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__, applocker
 from .catalog import Catalog, Control

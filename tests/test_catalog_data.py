@@ -221,6 +221,9 @@ def setting_of(control: Control) -> tuple[Any, ...]:
         if control.method == "registry" and key in ("key", "name"):
             value = str(value).lower()
         params.append((key, value))
+    if control.method == "hotfix" and control.expected is not None:
+        # The installed-update list is one fact checked against different profile lists (blocked, approved).
+        params.append(("expected", control.expected.profile))
     return tuple(params)
 
 

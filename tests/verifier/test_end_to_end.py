@@ -80,9 +80,6 @@ def _lab_inputs():
     return inputs
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "lab.facts.facts_from_state does not accept the Request's registry as [[key, name], ...] (the shape "
-    "collector/collect.ps1 documents and collection_request() produces) yet"))
 def test_lab_fleet_facts_evaluate_cleanly():
     from mt_eklient.scanresult import run_evaluation
 

@@ -204,6 +204,17 @@ def test_firewall_profile_not_configured_is_not_enabled(wm1):
     assert wm1.result("T-FW-ON").status == "fail"
 
 
+def test_allow_any_outbound_rule_outside_the_managed_group_fails(wm1):
+    assert wm1.result("T-FW-OPEN-OUT").status == "pass"
+    open_rule = {"name": "support-any", "display_name": "support", "group": None, "direction": "out", "action": "allow",
+                 "enabled": True, "protocol": "any", "local_ports": [], "remote_ports": [], "remote_addresses": [],
+                 "program": None, "profiles": ["Domain", "Private", "Public"]}
+    narrow = dict(open_rule, name="dns-out", protocol="udp", remote_ports=["53"])
+    wm1.facts["firewall"]["rules"] += [open_rule, narrow]
+    result = wm1.result("T-FW-OPEN-OUT")
+    assert (result.status, result.actual) == ("fail", ["support-any"])
+
+
 def test_firewall_profiles_unreadable(wm1):
     wm1.facts["firewall"]["profiles"] = None
     wm1.facts["errors"] = [{"section": "firewall", "message": "Get-NetFirewallProfile: RPC server unavailable"}]
@@ -649,16 +660,16 @@ def test_host_result_never_contains_the_raw_facts(wm1):
 
 
 @pytest.mark.parametrize("approved, status, message", [
-    ([], "pass", None),
-    (["KB5046613"], "pass", None),
-    (["KB5046613", "KB5099999"], "fail", "missing: KB5099999"),
+    (["KB5011048", "KB5042097", "KB5046613"], "pass", None),
+    (["KB5011048", "KB5042097", "KB5046613", "KB5099999"], "pass", None),
+    (["KB5011048", "KB5042097"], "fail", "not allowed: KB5046613"),
 ])
-def test_approved_hotfixes_present(sonora, tmp_path, approved, status, message):
+def test_only_approved_hotfixes_installed(sonora, tmp_path, approved, status, message):
     from verifier_helpers import control, good_facts
     data = profile_data(sonora)
     data["patching"]["approved_kbs"] = approved
-    approved_control = control("T-APPROVED", "patching", {"method": "hotfix", "property": "approved_present"},
-                               {"profile": "patching.approved_kbs"}, "superset_of")
+    approved_control = control("T-APPROVED", "patching", {"method": "hotfix", "property": "installed"},
+                               {"profile": "patching.approved_kbs"}, "subset_of")
     loaded, baseline = make_baseline(write_yaml(tmp_path / "p.yml", data), catalog=Catalog("t", (approved_control,)))
     result = by_id(evaluate(baseline, good_facts(loaded), TODAY, applications(loaded)))["T-APPROVED"]
     assert (result.status, result.message) == (status, message)

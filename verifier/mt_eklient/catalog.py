@@ -32,6 +32,7 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
     "firewall_profile": frozenset({"property"}),
     "firewall_rules": frozenset({"group"}),
     "firewall_management": frozenset(),
+    "firewall_open_rules": frozenset({"direction"}),
     "defender": frozenset({"source", "property"}),
     "applocker": frozenset({"collection", "property"}),
     "wdac": frozenset({"property"}),

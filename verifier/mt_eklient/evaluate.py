@@ -28,7 +28,7 @@ from typing import Any
 from . import applocker, lifecycle
 from .classification import Evidence, MtClass, observe_class
 from .compare import as_list, as_number, compare
-from .resolve import ALL_PROFILES, Baseline, ResolvedControl, normalise_address
+from .resolve import ALL_PROFILES, MANAGED_RULE_GROUP, Baseline, ResolvedControl, normalise_address
 
 STATUSES = ("pass", "fail", "error", "waived", "not_applicable")
 HOST_STATUSES = ("ok", "unreachable", "error")
@@ -541,6 +541,22 @@ def _firewall_management(control: ResolvedControl, ctx: Context) -> Obs:
                expected=shown_expected, notes=notes)
 
 
+def _firewall_open_rules(control: ResolvedControl, ctx: Context) -> Obs:
+    """Enabled allow rules outside the managed group that admit any traffic in one direction:
+    no protocol, port, address or program restriction (what `allow any` drift looks like)."""
+    firewall = ctx.facts.raw.get("firewall") or {}
+    if not isinstance(firewall.get("rules"), list):
+        return ctx.facts.missing("firewall", "firewall.rules")
+    direction = str(control.check["direction"])
+    open_rules = sorted(
+        r["name"] for r in ctx.facts.rules
+        if r["enabled"] and r["action"] == "allow" and r["direction"] == direction
+        and r["group"] != MANAGED_RULE_GROUP and r["protocol"] == "any" and not r["local_ports"]
+        and not r["remote_ports"] and not r["remote_addresses"] and r["program"] is None
+    )
+    return Obs(actual=open_rules)
+
+
 def _defender(control: ResolvedControl, ctx: Context) -> Obs:
     section = ctx.facts.raw.get("defender")
     if not isinstance(section, dict):
@@ -632,10 +648,8 @@ def _hotfix(control: ResolvedControl, ctx: Context) -> Obs:
         age = (ctx.today - newest).days
         return Obs(actual=age, compare="at_most" if op == "equals" else None,
                    notes=[f"newest hotfix {kb} installed {newest.isoformat()}"])
-    if prop == "blocked_absent":
-        return Obs(actual=installed, compare="not_contains" if op == "equals" else None)
-    if prop == "approved_present":
-        return Obs(actual=installed, compare="superset_of" if op == "equals" else None)
+    if prop == "installed":
+        return Obs(actual=installed)
     return Obs(error=f"the evaluator knows no hotfix property {prop!r}")
 
 
@@ -808,6 +822,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "firewall_profile": _firewall_profile,
     "firewall_rules": _firewall_rules,
     "firewall_management": _firewall_management,
+    "firewall_open_rules": _firewall_open_rules,
     "defender": _defender,
     "applocker": _applocker,
     "wdac": _wdac,

@@ -356,7 +356,7 @@ try {
 }
 
 # Rules: all are read, but only these are reported, to keep the document bounded: every rule of a
-# requested group (enabled or not, any direction) and every enabled inbound allow rule (what is open).
+# requested group (enabled or not, any direction) and every enabled allow rule (what is open).
 # Filters are read in bulk and joined on InstanceID: one query per filter type, not one per rule.
 try {
     $ruleGroups = @(foreach ($group in $Request.firewall_rule_groups) { [string]$group })
@@ -373,7 +373,7 @@ try {
             $action = ConvertTo-MtkSnakeCase $rule.Action
             $inGroup = ($rule.Group -and $ruleGroups -contains [string]$rule.Group) -or
                 ($rule.DisplayGroup -and $ruleGroups -contains [string]$rule.DisplayGroup)
-            if (-not ($inGroup -or ($enabled -and $direction -eq 'in' -and $action -eq 'allow'))) { continue }
+            if (-not ($inGroup -or ($enabled -and $action -eq 'allow'))) { continue }
             $id = [string]$rule.Name
             $ports = $portFilters[$id]
             $protocol = 'any'

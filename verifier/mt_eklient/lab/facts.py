@@ -3,7 +3,7 @@ Request (registry [key, name] pairs with '*' for every value, services, optional
 local_groups, firewall_rule_groups; a missing key requests nothing), the same value forms
 (unsigned DWORDs, hex binary, Win32_Service start modes - delayed start is "auto" -, snake-case
 states, firewall addresses as Windows reports them, 10.20.0.0/255.255.255.0) and the same
-selection of firewall rules (requested groups + every enabled inbound allow rule).
+selection of firewall rules (requested groups + every enabled allow rule).
 
 `request=None` is the lab's convenience for `mtk lab facts` without --request: every registry
 value, service, feature, group and rule the state has.
@@ -148,8 +148,8 @@ def _firewall(state: dict[str, Any], request: dict[str, Any] | None) -> dict[str
     rules = []
     for rule in state["firewall"]["rules"]:
         in_group = groups is None or any(g and g in (rule.get("group"), rule.get("display_group")) for g in groups)
-        open_inbound = rule["enabled"] and rule["direction"] == "in" and rule["action"] == "allow"
-        if in_group or open_inbound:
+        open_rule = rule["enabled"] and rule["action"] == "allow"
+        if in_group or open_rule:
             rules.append(_rule(rule))
     profiles = {name: {"enabled": p["enabled"], "default_inbound_action": p["default_inbound_action"],
                        "default_outbound_action": p["default_outbound_action"],

@@ -215,6 +215,16 @@ def test_allow_any_outbound_rule_outside_the_managed_group_fails(wm1):
     assert (result.status, result.actual) == ("fail", ["support-any"])
 
 
+def test_smb_server_state(wm1):
+    assert wm1.result("T-SMB1-SERVER").status == "pass"
+    wm1.facts["smb"]["server_smb1"] = True
+    assert wm1.result("T-SMB1-SERVER").status == "fail"
+    wm1.facts["smb"] = None
+    wm1.facts["errors"].append({"section": "smb", "message": "Get-SmbServerConfiguration: access denied"})
+    result = wm1.result("T-SMB1-SERVER")
+    assert result.status == "error" and "access denied" in result.message
+
+
 def test_firewall_profiles_unreadable(wm1):
     wm1.facts["firewall"]["profiles"] = None
     wm1.facts["errors"] = [{"section": "firewall", "message": "Get-NetFirewallProfile: RPC server unavailable"}]

@@ -74,6 +74,7 @@ CONTROLS = [
     control("T-ADMINS", "accounts", {"method": "local_group", "sid": "S-1-5-32-544"}, {"derive": "local_admins"},
             "set_equals"),
     control("T-SMB1", "smb", {"method": "optional_feature", "name": "SMB1Protocol"}, {"value": "disabled"}),
+    control("T-SMB1-SERVER", "smb", {"method": "smb", "property": "server_smb1"}, {"value": False}),
     control("T-OS-EDITION", "os", {"method": "os", "property": "supported_edition"}, {"profile": "os.editions"},
             "one_of"),
     control("T-OS-LIFE", "os", {"method": "os", "property": "lifecycle"}, {"value": ["supported", "ending_soon"]},

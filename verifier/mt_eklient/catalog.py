@@ -40,6 +40,7 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
     "programs": frozenset({"property"}),
     "local_group": frozenset({"sid"}),
     "optional_feature": frozenset({"name"}),
+    "smb": frozenset({"property"}),
     "os": frozenset({"property"}),
     "nameplate": frozenset({"property"}),
     "class_evidence": frozenset(),

@@ -687,6 +687,16 @@ def _local_group(control: ResolvedControl, ctx: Context) -> Obs:
     return Obs(actual=sids, patterns=True, compare="set_equals" if control.compare == "equals" else None)
 
 
+def _smb(control: ResolvedControl, ctx: Context) -> Obs:
+    section = ctx.facts.raw.get("smb")
+    if not isinstance(section, dict):
+        return ctx.facts.missing("smb")
+    prop = str(control.check["property"])
+    if prop not in section:
+        return ctx.facts.missing("smb", f"smb.{prop}", prop)
+    return Obs(actual=section[prop])
+
+
 def _optional_feature(control: ResolvedControl, ctx: Context) -> Obs:
     if not ctx.facts.has("optional_features"):
         return ctx.facts.missing("optional_features")
@@ -830,6 +840,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "programs": _programs,
     "local_group": _local_group,
     "optional_feature": _optional_feature,
+    "smb": _smb,
     "os": _os,
     "nameplate": _nameplate,
     "class_evidence": _class_evidence,

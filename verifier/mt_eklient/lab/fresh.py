@@ -91,6 +91,7 @@ def _os_registry(reg: Registry, ed: LabEdition, install_day: date, ubr: int) -> 
     reg.set(CURRENT_VERSION, "InstallationType", "REG_SZ", "Client")
     # Lab hosts model UEFI machines installed with Secure Boot on (the firmware default of current PCs).
     reg.set(r"HKLM\SYSTEM\CurrentControlSet\Control\SecureBoot\State", "UEFISecureBootEnabled", "REG_DWORD", 1)
+    reg.set(r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server", "fDenyTSConnections", "REG_DWORD", 1)
 
 
 def add_program(reg: Registry, program: dict[str, Any], install_day: date) -> None:

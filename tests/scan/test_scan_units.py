@@ -13,7 +13,7 @@ import pytest
 import yaml
 from mt_eklient import scan
 from mt_eklient.errors import InputError
-from mt_eklient.hosts import resolve_host
+from mt_eklient.hosts import HostResolver, resolve_host
 from scan_helpers import REPO, SAMPLE_FACTS
 
 LAB = REPO / "inventories" / "lab"
@@ -121,24 +121,17 @@ def lab_hostvars() -> dict[str, dict]:
     return {p.stem: {**group, **(yaml.safe_load(p.read_text()) or {})} for p in sorted((LAB / "host_vars").glob("*.yml"))}
 
 
-def test_cached_resolver_equals_resolve_host():
+def test_one_resolver_for_a_fleet_loads_each_profile_once_and_reports_per_host():
     today = date(2026, 11, 25)
     hosts = lab_hostvars()
-    hosts["bad-zone"] = {**hosts["wm1-sono-01"], "mt_zones": {"nowhere": ["10.1.1.0/24"]}}
-    hosts["bad-class"] = {**hosts["wm1-sono-01"], "mt_class": "XX9"}
-    hosts["no-profile"] = {**hosts["wm1-sono-01"], "mt_profile": "does-not-exist"}
-    hosts["no-profile-2"] = {**hosts["wm1-sono-01"], "mt_profile": "does-not-exist"}
-    resolver = scan.CachedResolver(today)
+    resolver = HostResolver(today)
     for name, hostvars in hosts.items():
-        try:
-            expected = resolve_host(name, hostvars, today)[1].to_dict()
-        except InputError as err:
-            expected = [str(p) for p in err.problems]
-        try:
-            got = resolver(name, hostvars)[1].to_dict()
-        except InputError as err:
-            got = [str(p) for p in err.problems]
-        assert got == expected, name
+        assert resolver(name, hostvars)[1].to_dict() == resolve_host(name, hostvars, today)[1].to_dict()
+    assert len(resolver._profiles) == len({h["mt_profile"] for h in hosts.values()})
+    for name in ("no-profile", "no-profile-2"):  # a cached failure still names the host that asked
+        with pytest.raises(InputError) as err:
+            resolver(name, {**hosts["wm1-sono-01"], "mt_profile": "does-not-exist"})
+        assert str(err.value).startswith(f"inventory ({name}): mt_profile: no profile 'does-not-exist'")
 
 
 def test_plan_hosts_turns_bad_variables_into_host_errors():

@@ -83,19 +83,51 @@ def host_context(name: str, hostvars: dict[str, Any], source: str = "inventory")
                        wsus_target_group=str(target_group) if target_group else None)
 
 
+class HostResolver:
+    """Resolves hosts' baselines, loading and checking each profile once: a fleet has many hosts per
+    profile, and loading a profile costs more than resolving it."""
+
+    def __init__(self, today: date, profiles_dir: str | Path | None = None, catalog: Catalog | None = None,
+                 source: str = "inventory"):
+        self.today = today
+        self.profiles_dir = profiles_dir
+        self.catalog = catalog or load_catalog()
+        self.source = source
+        self._profiles: dict[str, LoadedProfile | InputError] = {}
+
+    def _profile(self, profile_id: str, where: str) -> LoadedProfile:
+        if profile_id not in self._profiles:
+            try:
+                path = find_profile(profile_id, self.profiles_dir, where)
+                self._profiles[profile_id] = load_checked_profile(path, self.catalog)
+            except InputError as err:
+                self._profiles[profile_id] = err
+        cached = self._profiles[profile_id]
+        if isinstance(cached, InputError):
+            # A missing profile is reported against the host that asked for it; problems inside
+            # the profile file name the file.
+            raise InputError([Problem(where if p.file.startswith(f"{self.source} (") else p.file,
+                                      p.line, p.field, p.message) for p in cached.problems])
+        return cached
+
+    def __call__(self, name: str, hostvars: dict[str, Any]) -> tuple[LoadedProfile, Baseline]:
+        where = f"{self.source} ({name})"
+        profile_id = hostvars.get("mt_profile")
+        if not profile_id:
+            raise InputError.single(where, "required: the id of a profile in profiles/", field="mt_profile")
+        context = host_context(name, hostvars, self.source)
+        loaded = self._profile(str(profile_id), where)
+        if loaded.profile.id != profile_id:
+            raise InputError.single(loaded.source, f"file declares id {loaded.profile.id!r}, inventory asks for "
+                                    f"{profile_id!r}", field="id")
+        unknown_zones = set(context.zones) - set(loaded.profile.network.zones)
+        if unknown_zones:
+            raise InputError.single(where, f"zone(s) {sorted(unknown_zones)} not in profile {profile_id}",
+                                    field="mt_zones")
+        return loaded, resolve(self.catalog, loaded, context, self.today)
+
+
 def resolve_host(name: str, hostvars: dict[str, Any], today: date, profiles_dir: str | Path | None = None,
                  catalog: Catalog | None = None, source: str = "inventory") -> tuple[LoadedProfile, Baseline]:
-    profile_id = hostvars.get("mt_profile")
-    if not profile_id:
-        raise InputError.single(f"{source} ({name})", "required: the id of a profile in profiles/", field="mt_profile")
-    catalog = catalog or load_catalog()
-    context = host_context(name, hostvars, source)
-    loaded = load_checked_profile(find_profile(str(profile_id), profiles_dir, f"{source} ({name})"), catalog)
-    if loaded.profile.id != profile_id:
-        raise InputError.single(loaded.source, f"file declares id {loaded.profile.id!r}, inventory asks for {profile_id!r}",
-                                field="id")
-    unknown_zones = set(context.zones) - set(loaded.profile.network.zones)
-    if unknown_zones:
-        raise InputError.single(f"{source} ({name})", f"zone(s) {sorted(unknown_zones)} not in profile {profile_id}",
-                                field="mt_zones")
-    return loaded, resolve(catalog, loaded, context, today)
+    """One host's profile and baseline (see HostResolver to resolve many)."""
+    return HostResolver(today, profiles_dir, catalog, source)(name, hostvars)

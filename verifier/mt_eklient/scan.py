@@ -39,13 +39,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog
 from .collection import collection_request
 from .errors import InputError, Problem
 from .facts import validate_facts
-from .hosts import find_profile, host_context, load_checked_profile
-from .profile import LoadedProfile
-from .resolve import Baseline, resolve
+from .hosts import HostResolver
+from .resolve import Baseline
 from .scanresult import HostInput, ScanResult, run_evaluation
 
 COLLECTOR = Path(__file__).resolve().parent / "collector" / "collect.ps1"
@@ -239,52 +238,10 @@ class PlannedHost:
     declared_class: str | None = None
 
 
-class CachedResolver:
-    """`hosts.resolve_host` with each profile loaded once per scan (a fleet has many hosts per
-    profile; loading and checking a profile costs more than resolving it). Same checks and errors as
-    resolve_host; tests/scan/test_scan_units.py keeps the two equal."""
-
-    def __init__(self, today: date, profiles_dir: str | Path | None = None, catalog: Catalog | None = None):
-        self.today = today
-        self.profiles_dir = profiles_dir
-        self.catalog = catalog or load_catalog()
-        self._profiles: dict[str, LoadedProfile | InputError] = {}
-
-    def _profile(self, profile_id: str, name: str) -> LoadedProfile:
-        if profile_id not in self._profiles:
-            try:
-                path = find_profile(profile_id, self.profiles_dir, f"inventory ({name})")
-                self._profiles[profile_id] = load_checked_profile(path, self.catalog)
-            except InputError as err:
-                self._profiles[profile_id] = err
-        cached = self._profiles[profile_id]
-        if isinstance(cached, InputError):
-            # "no profile" names the host that asked; problems inside the profile file name the file.
-            raise InputError([Problem(f"inventory ({name})" if p.file.startswith("inventory (") else p.file,
-                                      p.line, p.field, p.message) for p in cached.problems])
-        return cached
-
-    def __call__(self, name: str, hostvars: dict[str, Any]) -> tuple[LoadedProfile, Baseline]:
-        profile_id = hostvars.get("mt_profile")
-        if not profile_id:
-            raise InputError.single(f"inventory ({name})", "required: the id of a profile in profiles/",
-                                    field="mt_profile")
-        context = host_context(name, hostvars)
-        loaded = self._profile(str(profile_id), name)
-        if loaded.profile.id != profile_id:
-            raise InputError.single(loaded.source, f"file declares id {loaded.profile.id!r}, inventory asks for "
-                                    f"{profile_id!r}", field="id")
-        unknown_zones = set(context.zones) - set(loaded.profile.network.zones)
-        if unknown_zones:
-            raise InputError.single(f"inventory ({name})", f"zone(s) {sorted(unknown_zones)} not in profile "
-                                    f"{profile_id}", field="mt_zones")
-        return loaded, resolve(self.catalog, loaded, context, self.today)
-
-
 def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | Path | None = None,
                catalog: Catalog | None = None, redactor: Redactor | None = None) -> list[PlannedHost]:
     redactor = redactor or Redactor()
-    resolver = CachedResolver(today, profiles_dir, catalog)
+    resolver = HostResolver(today, profiles_dir, catalog)
     planned = []
     for name, hostvars in hosts.items():
         declared = hostvars.get("mt_class")

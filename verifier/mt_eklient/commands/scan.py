@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import InputError
-from .verify import _emit, _history_options, _report_options
+from .verify import add_history_options, add_report_options, emit_scan
 
 EXIT_USAGE = 2
 
@@ -39,8 +39,8 @@ def add_scan_arguments(parser: argparse.ArgumentParser, inventory_required: bool
     parser.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="S",
                         help="per-host deadline in seconds for connecting and collecting (default: %(default)s); "
                         "the whole scan stops after S x ceil(hosts / forks) + 60 s")
-    _report_options(parser)
-    _history_options(parser)
+    add_report_options(parser)
+    add_history_options(parser)
     parser.add_argument("--profiles-dir", type=Path, metavar="DIR",
                         help="where mt_profile ids are looked up (default: the repository's profiles/)")
     vault = parser.add_mutually_exclusive_group()
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, inventory: list[str], ansible_env: dict[str, s
     options = _options(args, inventory)
     result = scan(options, forks=args.forks, timeout=args.timeout, warn_days=args.warn_days,
                   profiles_dir=args.profiles_dir, progress=not args.quiet, ansible_env=ansible_env, command=command)
-    return _emit(result.result, args)
+    return emit_scan(result.result, args)
 
 
 def _scan(args: argparse.Namespace) -> int:

@@ -82,7 +82,6 @@ def add_history_options(parser: argparse.ArgumentParser) -> None:
 
 
 # Names other command modules imported before these were public.
-_report_options, _history_options = add_report_options, add_history_options
 
 
 def _date(text: str) -> date:
@@ -151,7 +150,6 @@ def emit_scan(scan: ScanResult, args: argparse.Namespace) -> int:
     return scan.exit_code
 
 
-_emit = emit_scan
 
 
 def _verify(args: argparse.Namespace) -> int:

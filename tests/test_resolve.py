@@ -95,6 +95,17 @@ def test_firewall_rules_expand_zones_and_keep_management_rule(sonora, write_prof
     assert by_name["mtk-out-dicom-to-pacs"]["remote_ports"] == ["104", "11112"]
 
 
+def test_usb_allowed_device_ids_are_numbered_values_in_profile_order(sonora, write_profile):
+    sonora["removable_media"] = {"policy": "allow_listed",
+                                 "allowed_device_ids": ["USBSTOR\\DiskKingstonIronKey_VP50____", "USB\\VID_0B95&PID_1790"]}
+    c = control(id="RM-IDS", area="removable_media",
+                check={"method": "registry_values", "type": "string",
+                       "key": "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions\\AllowDeviceIDs"},
+                expected={"derive": "usb_allowed_device_ids"})
+    assert only(baseline_for(write_profile(sonora), c)).expected == {
+        "1": "USBSTOR\\DiskKingstonIronKey_VP50____", "2": "USB\\VID_0B95&PID_1790"}
+
+
 def test_host_zone_override_replaces_profile_zone(sonora, write_profile):
     c = control(id="FW-MGMT", area="firewall", check={"method": "firewall_management"},
                 expected={"derive": "management_rule"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mt_eklient.buildplan import (
@@ -61,6 +62,68 @@ def test_all_registry_values_go_to_one_applier_call(plan_for, fixture_catalog):
     # verify-only and waived controls are not written
     assert "VerifyOnly" not in by_name and "InactivityTimeoutSecs" not in by_name
     assert any(s["id"] == "ACC-SCREENLOCK" and s["reason"].startswith("waived") for s in plan["skipped_controls"])
+
+
+ALLOW_IDS_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows\DeviceInstall\Restrictions\AllowDeviceIDs"
+DEVICE_IDS = ["USBSTOR\\DiskKingstonIronKey_VP50____", "USB\\VID_0B95&PID_1790"]
+
+
+@pytest.fixture
+def allow_listed_profiles(tmp_path: Path) -> Path:
+    """fixture-wm1 with removable_media allow_listed (two device ids)."""
+    import yaml
+
+    data = yaml.safe_load((FIXTURES / "profiles" / "fixture-wm1.yml").read_text())
+    data["removable_media"] = {"policy": "allow_listed", "allowed_device_ids": DEVICE_IDS}
+    (tmp_path / "fixture-wm1.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return tmp_path
+
+
+def test_registry_values_make_the_key_exact_in_the_same_call(plan_for, allow_listed_profiles):
+    plan = plan_for("fixture-wm1", profiles_dir=allow_listed_profiles)
+    assert plan["registry"]["ExactKeys"] == [
+        {"key": ALLOW_IDS_KEY, "type": "string", "values": {"1": DEVICE_IDS[0], "2": DEVICE_IDS[1]}}]
+    assert "REG-USB-ALLOWED-IDS" in plan["applied_controls"]["registry_values"]
+    assert not [v for v in plan["registry"]["Values"] if v["key"].casefold() == ALLOW_IDS_KEY.casefold()]
+    assert any(f"{ALLOW_IDS_KEY} exactly 2 value(s)" in line for line in plan["summary"])
+    # not applicable (policy block): no exact key, the control is listed as skipped
+    blocked = plan_for("fixture-wm1")
+    assert blocked["registry"]["ExactKeys"] == []
+    assert any(s["id"] == "REG-USB-ALLOWED-IDS" and s["reason"].startswith("not_applicable")
+               for s in blocked["skipped_controls"])
+
+
+def test_registry_values_conflicts_with_a_value_control_in_the_key(fixture_catalog, allow_listed_profiles):
+    from mt_eklient.catalog import Catalog
+
+    def plan_with(name: str, value: Any, compare: str = "equals") -> dict[str, Any]:
+        extra = fixture_catalog.get("REG-WSUS-SERVER").model_copy(update={
+            "id": "REG-IN-EXACT-KEY", "check": {"method": "registry", "key": ALLOW_IDS_KEY, "name": name,
+                                                "type": "string"},
+            "expected": fixture_catalog.get("REG-SMB1-SERVER").expected.model_copy(update={"value": value}),
+            "compare": compare})
+        catalog = Catalog("x", (*fixture_catalog.controls, extra))
+        loaded, baseline = resolve_host("h", {"mt_class": "WM1", "mt_profile": "fixture-wm1"}, TODAY,
+                                        profiles_dir=allow_listed_profiles, catalog=catalog)
+        return build_plan(baseline, loaded)
+
+    assert plan_with("1", DEVICE_IDS[0])["registry"]["ExactKeys"]  # the same value twice is no conflict
+    with pytest.raises(BuildPlanError, match="REG-IN-EXACT-KEY.*REG-USB-ALLOWED-IDS makes the values"):
+        plan_with("3", "USB\\VID_1234")
+    with pytest.raises(BuildPlanError, match="REG-IN-EXACT-KEY.*must be absent, but REG-USB-ALLOWED-IDS writes it"):
+        plan_with("2", None, "absent")
+
+
+def test_registry_values_other_compares_are_verified_only(fixture_catalog, allow_listed_profiles):
+    from mt_eklient.catalog import Catalog
+
+    control = fixture_catalog.get("REG-USB-ALLOWED-IDS").model_copy(update={"compare": "superset_of"})
+    catalog = Catalog("x", tuple(control if c.id == control.id else c for c in fixture_catalog.controls))
+    loaded, baseline = resolve_host("h", {"mt_class": "WM1", "mt_profile": "fixture-wm1"}, TODAY,
+                                    profiles_dir=allow_listed_profiles, catalog=catalog)
+    plan = build_plan(baseline, loaded)
+    assert plan["registry"]["ExactKeys"] == []
+    assert any(s["id"] == "REG-USB-ALLOWED-IDS" and "only equals" in s["reason"] for s in plan["skipped_controls"])
 
 
 def test_management_rule_is_present_and_in_the_exact_group(plan_for):

@@ -144,6 +144,24 @@ def test_second_run_changes_nothing(built):
         assert second_run and not [e for e in second_run if e.get("changed")]
 
 
+def test_allow_listed_device_ids_are_exactly_the_profiles(built):
+    """labflow-report-2 allows one encrypted stick: the AllowDeviceIDs key holds exactly the profile's
+    ids as "1", "2", ... (REG_SZ), and the second run left it alone."""
+    host = "wm0-lab-01"
+    if host not in WM_HOSTS:
+        pytest.skip(f"{host} is not a buildable lab host")
+    profile = yaml.safe_load((REPO / "profiles" / f"{HOSTS[host]['mt_profile']}.yml").read_text())
+    assert profile["removable_media"]["policy"] == "allow_listed"
+    wanted = {str(n): {"type": "REG_SZ", "value": device_id}
+              for n, device_id in enumerate(profile["removable_media"]["allowed_device_ids"], start=1)}
+    key = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions\\AllowDeviceIDs"
+    registry = {k.casefold(): v for k, v in built["lab"].facts(host)["registry"].items()}
+    assert registry.get(key.casefold()) == wanted
+    second_run = built["lab"].journal(host)[built["calls"][host]:]
+    registry_calls = [e for e in second_run if "ExactKeys" in json.dumps(e)]
+    assert registry_calls and not [e for e in registry_calls if e.get("changed")]
+
+
 def test_remote_calls_per_host_within_budget(built):
     for host, count in built["calls"].items():
         assert 0 < count <= MAX_CALLS_PER_HOST, f"{host}: {count} module invocations"

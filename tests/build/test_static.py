@@ -27,7 +27,7 @@ PARSER = Parser(Language(tree_sitter_powershell.language()))
 
 # docs/design.md, "Build appliers": the parameters of each applier.
 APPLIER_PARAMS = {
-    "registry": {"Values", "RemoveValues"},
+    "registry": {"Values", "RemoveValues", "ExactKeys"},
     "audit_policy": {"Settings"},
     "security_policy": {"Settings"},
     "defender": {"Preferences", "Exclusions"},

@@ -41,7 +41,7 @@ def script(name: str, params: str = "[object[]]$Values, [object[]]$RemoveValues"
 
 
 APPLIER_PARAMS = {
-    "registry": "[object[]]$Values = @(), [object[]]$RemoveValues = @()",
+    "registry": "[object[]]$Values = @(), [object[]]$RemoveValues = @(), [object[]]$ExactKeys = @()",
     "audit_policy": "[object[]]$Settings = @()",
     "security_policy": "[System.Collections.IDictionary]$Settings = @{}",
     "defender": "[System.Collections.IDictionary]$Preferences = @{}, [System.Collections.IDictionary]$Exclusions = @{}",

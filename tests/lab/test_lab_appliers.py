@@ -68,6 +68,46 @@ def test_registry_values_reach_the_facts() -> None:
     assert result["diff"] == {"before": {f"{USBSTOR}\\Start": "4"}, "after": {f"{USBSTOR}\\Start": None}}
 
 
+ALLOW_IDS = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions\\AllowDeviceIDs"
+STICK, ANALYSER = "USBSTOR\\DiskKingstonIronKey_VP50____", "USB\\VID_0B95&PID_1790"
+
+
+def test_registry_exact_keys_are_exact_idempotent_and_inert_in_check_mode() -> None:
+    up()
+    applier("registry", {"Values": [  # an older list: one id kept, one changed, one stray; a subkey
+        {"key": ALLOW_IDS, "name": "1", "type": "string", "data": STICK},
+        {"key": ALLOW_IDS, "name": "2", "type": "string", "data": "USBSTOR\\Disk_Old"},
+        {"key": ALLOW_IDS, "name": "Stray", "type": "dword", "data": 1},
+        {"key": ALLOW_IDS + "\\Sub", "name": "Kept", "type": "string", "data": "x"}]})
+    exact = {"ExactKeys": [{"key": ALLOW_IDS, "type": "string", "values": {"1": STICK, "2": ANALYSER}}]}
+    before = state_json()
+    checked = applier("registry", exact, check_mode=True)
+    assert checked["changed"] and state_json() == before
+    first = applier("registry", exact)
+    assert first["diff"] == checked["diff"] == {
+        "before": {f"{ALLOW_IDS}\\2": "USBSTOR\\Disk_Old", f"{ALLOW_IDS}\\Stray": "1"},
+        "after": {f"{ALLOW_IDS}\\2": ANALYSER, f"{ALLOW_IDS}\\Stray": None}}
+    facts = facts_from_state(store.read_state(HOST), {"registry": [[ALLOW_IDS, "*"], [ALLOW_IDS + "\\Sub", "*"]]})
+    assert facts["registry"][ALLOW_IDS] == {"1": {"type": "REG_SZ", "value": STICK},
+                                            "2": {"type": "REG_SZ", "value": ANALYSER}}
+    assert facts["registry"][ALLOW_IDS + "\\Sub"] == {"Kept": {"type": "REG_SZ", "value": "x"}}
+    second = applier("registry", exact)
+    assert second["changed"] is False and journal()[-1]["applied"] == 0
+
+
+def test_registry_exact_keys_create_and_empty_keys() -> None:
+    up()
+    created = applier("registry", {"ExactKeys": [{"key": ALLOW_IDS, "type": "string", "values": {"1": STICK}}]})
+    assert created["diff"] == {"before": {f"{ALLOW_IDS}\\1": None}, "after": {f"{ALLOW_IDS}\\1": STICK}}
+    emptied = applier("registry", {"ExactKeys": [{"key": ALLOW_IDS, "type": "string", "values": {}}]})
+    assert emptied["diff"] == {"before": {f"{ALLOW_IDS}\\1": STICK}, "after": {f"{ALLOW_IDS}\\1": None}}
+    missing = applier("registry", {"ExactKeys": [{"key": ALLOW_IDS + "\\None", "type": "string", "values": {}}]})
+    assert missing["changed"] is False
+    bad = applier("registry", {"ExactKeys": [{"key": ALLOW_IDS, "type": "string", "values": [STICK]}]})
+    assert bad["failed"] and "must be a mapping" in bad["msg"]
+    assert applier("registry", {"ExactKeys": [{"key": ALLOW_IDS, "type": "text", "values": {"1": STICK}}]})["failed"]
+
+
 def test_firewall_rules_is_an_exact_set_and_never_touches_other_groups() -> None:
     up()
     applier("firewall_rules", CASES["firewall_rules"])

@@ -7,6 +7,7 @@ import json
 from mt_eklient.catalog import Catalog
 from mt_eklient.collection import collection_request
 from verifier_helpers import (
+    ALLOW_IDS_KEY,
     SMB_KEY,
     WINLOGON,
     WU_KEY,
@@ -24,6 +25,7 @@ def test_request_shape(wm1):
     assert [SMB_KEY, "SMB1"] in request["registry"]
     assert [WINLOGON, "DefaultPassword"] in request["registry"]
     assert [WU_KEY, "WUServer"] in request["registry"]  # class evidence: patched from WSUS
+    assert [ALLOW_IDS_KEY, "*"] in request["registry"]  # registry_values: every value of the key
     assert request["services"] == ["AppIDSvc", "RemoteRegistry", "SonoRevDicom"]
     assert request["optional_features"] == ["SMB1Protocol"]
     assert request["local_groups"] == ["S-1-5-32-544"]

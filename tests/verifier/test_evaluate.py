@@ -12,12 +12,16 @@ from mt_eklient.catalog import METHOD_PARAMS, Catalog
 from mt_eklient.evaluate import CLASS_CONTROL_ID, EXTRACTORS, REDACTED, STATUSES, evaluate
 from verifier_helpers import (
     ADMIN_SID,
+    ALLOW_IDS_KEY,
+    ALLOWED_IDS,
     AUDIT_GUID,
     CONTROLS,
     SMB_KEY,
     TODAY,
     WINLOGON,
     applications,
+    control,
+    good_facts,
     make_baseline,
     profile_data,
     write_yaml,
@@ -111,6 +115,55 @@ def test_registry_section_unreadable(wm1):
     result = wm1.result("T-REG")
     assert result.status == "error"
     assert result.message == "collector could not read registry: OpenBaseKey failed"
+
+
+# --- registry_values: every value of one key ------------------------------------------------------
+
+
+def test_registry_values_exact_set_passes_with_the_names_as_collected(wm1):
+    result = wm1.result("T-REG-VALUES")
+    assert (result.status, result.actual, result.message) == ("pass", ALLOWED_IDS, None)
+
+
+def test_registry_values_compare_names_and_text_without_regard_to_case(wm1_profile):
+    check = {"method": "registry_values", "key": "HKLM\\SOFTWARE\\Test\\List", "type": "string"}
+    catalog = Catalog("t", (control("T-NAMED", "removable_media", check, {"value": {"Alpha": "USB\\VID_1"}}),))
+    loaded, baseline = make_baseline(wm1_profile, catalog=catalog)
+    facts = good_facts(loaded)
+    facts["registry"]["hklm\\software\\test\\list"] = {"ALPHA": {"type": "REG_SZ", "value": "usb\\vid_1"}}
+    [result] = [c for c in evaluate(baseline, facts, TODAY, applications(loaded)).controls if c.id == "T-NAMED"]
+    assert (result.status, result.actual) == ("pass", {"ALPHA": "usb\\vid_1"})
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"1": ALLOWED_IDS["1"], "2": ALLOWED_IDS["2"], "3": "USBSTOR\\Disk_Any"}, "unexpected: 3"),
+    ({"1": ALLOWED_IDS["1"]}, "missing: 2"),
+    ({"1": ALLOWED_IDS["2"], "2": ALLOWED_IDS["2"]}, "different: 1"),
+    ({}, "missing: 1, 2"),  # the collector reports a key that does not exist as {}
+])
+def test_registry_values_differences_fail_naming_the_values(wm1, values, message):
+    wm1.facts["registry"][ALLOW_IDS_KEY] = {n: {"type": "REG_SZ", "value": d} for n, d in values.items()}
+    result = wm1.result("T-REG-VALUES")
+    assert (result.status, result.actual, result.expected) == ("fail", values, ALLOWED_IDS)
+    assert result.message == message
+
+
+def test_registry_values_of_another_type_pass_with_a_note(wm1):
+    wm1.facts["registry"][ALLOW_IDS_KEY]["2"]["type"] = "REG_EXPAND_SZ"
+    result = wm1.result("T-REG-VALUES")
+    assert result.status == "pass"
+    assert result.notes == ["stored as another type than REG_SZ: 2 (REG_EXPAND_SZ)"]
+
+
+def test_registry_values_unreadable_or_not_requested_key_is_an_error(wm1):
+    wm1.facts["registry"][ALLOW_IDS_KEY] = None
+    wm1.facts["errors"] = [{"section": "registry", "message": f"{ALLOW_IDS_KEY}: access denied"}]
+    result = wm1.result("T-REG-VALUES")
+    assert result.status == "error" and "access denied" in result.message
+    del wm1.facts["registry"][ALLOW_IDS_KEY]
+    wm1.facts["errors"] = []
+    result = wm1.result("T-REG-VALUES")
+    assert result.status == "error" and "mtk request" in result.message
 
 
 def test_secret_values_are_compared_but_never_shown(wm1):

@@ -23,6 +23,8 @@ WU_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\WindowsUpdate"
 SMB_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters"
 WINLOGON = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon"
 AUDIT_GUID = "{0cce9215-69ae-11d9-bed3-505054503030}"
+ALLOW_IDS_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions\\AllowDeviceIDs"
+ALLOWED_IDS = {"1": "USBSTOR\\DiskKingstonIronKey_VP50____", "2": "USB\\VID_0B95&PID_1790"}
 
 
 def control(id: str, area: str, check: dict[str, Any], expected: dict[str, Any] | None = None,
@@ -39,6 +41,8 @@ CONTROLS = [
     control("T-REG", "smb", {"method": "registry", "key": SMB_KEY, "name": "SMB1", "type": "dword"}, {"value": 0}),
     control("T-AUTOLOGON-PW", "accounts", {"method": "registry", "key": WINLOGON, "name": "DefaultPassword",
                                            "type": "string"}, compare="absent"),
+    control("T-REG-VALUES", "removable_media", {"method": "registry_values", "key": ALLOW_IDS_KEY, "type": "string"},
+            {"value": ALLOWED_IDS}),
     control("T-AUDIT", "audit", {"method": "audit_policy", "guid": AUDIT_GUID}, {"value": "success_and_failure"}),
     control("T-SECPOL", "accounts", {"method": "security_policy", "section": "System Access",
                                      "key": "MinimumPasswordLength"}, {"value": 14}, "at_least"),
@@ -177,6 +181,7 @@ def good_facts(loaded: LoadedProfile) -> dict[str, Any]:
             SMB_KEY: {"SMB1": {"type": "REG_DWORD", "value": 0}},
             WINLOGON: {"AutoAdminLogon": {"type": "REG_SZ", "value": "0"}},
             WU_KEY: {"WUServer": {"type": "REG_SZ", "value": "https://wsus.region.example:8531"}},
+            ALLOW_IDS_KEY: {name: {"type": "REG_SZ", "value": data} for name, data in ALLOWED_IDS.items()},
         },
         "audit_policy": {AUDIT_GUID: "success_and_failure", "{0cce9216-69ae-11d9-bed3-505054503030}": "success"},
         "security_policy": {"System Access": {"MinimumPasswordLength": 14, "PasswordComplexity": 1},

@@ -126,6 +126,7 @@ class _Planner:
         self.applied: dict[str, list[str]] = {}
         self.registry: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.registry_remove: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self.registry_exact: dict[str, tuple[str, dict[str, Any]]] = {}  # folded key -> (id, ExactKeys entry)
         self.audit: dict[str, tuple[str, str]] = {}
         self.secpol: dict[tuple[str, str], tuple[str, Any]] = {}
         self.services: dict[str, dict[str, Any]] = {}
@@ -178,6 +179,44 @@ class _Planner:
                       (c.id, (entry["type"], entry["data"])))
         self.registry[where] = (c.id, entry)
         return True
+
+    def _m_registry_values(self, c: ResolvedControl, action: str, value: Any) -> bool:
+        """The key ends up with exactly these values (the applier removes every other one)."""
+        key = str(c.check["key"])
+        if action != "set" or c.compare != "equals":
+            self.skip(c, f"compare {c.compare}: only equals gives the exact values of {key} (verified only)")
+            return False
+        if not isinstance(value, dict):
+            raise BuildPlanError(f"{c.id}: the values of {key} must be a mapping of value names to data, "
+                                 f"not {type(value).__name__}")
+        folded = [str(n).casefold() for n in value]
+        if len(set(folded)) != len(folded):
+            raise BuildPlanError(f"{c.id}: value names of {key} differ only in case: {sorted(map(str, value))}")
+        entry = {"key": key, "type": c.check["type"],
+                 "values": {str(n): _registry_data(c, d) for n, d in value.items()}}
+        if key.casefold() in self.registry_exact:
+            old_id, old = self.registry_exact[key.casefold()]
+            _conflict("registry key", key, (old_id, (old["type"], old["values"])),
+                      (c.id, (entry["type"], entry["values"])))
+        self.registry_exact[key.casefold()] = (c.id, entry)
+        return True
+
+    def _exact_key_conflicts(self) -> None:
+        """A registry (or removal) control inside a key whose values are exact must agree with them,
+        or the applier would write and remove the same value in every run."""
+        for exact_id, exact in self.registry_exact.values():
+            names = {n.casefold(): (n, d) for n, d in exact["values"].items()}
+            for (key, name), (control_id, entry) in self.registry.items():
+                if key.casefold() != exact["key"].casefold():
+                    continue
+                listed = names.get(name.casefold())
+                if listed is None or listed[1] != entry["data"] or entry["type"] != exact["type"]:
+                    raise BuildPlanError(f"{control_id}: registry {key}\\{name} is set, but {exact_id} makes the values "
+                                         f"of {exact['key']} exactly {sorted(exact['values'])} ({exact['type']})")
+            for (key, name), (control_id, _) in self.registry_remove.items():
+                if key.casefold() == exact["key"].casefold() and name.casefold() in names:
+                    raise BuildPlanError(f"{control_id}: registry {key}\\{name} must be absent, but {exact_id} "
+                                         f"writes it")
 
     def _m_audit_policy(self, c: ResolvedControl, action: str, value: Any) -> bool:
         if action == "remove":
@@ -335,6 +374,7 @@ class _Planner:
 
     def assemble(self) -> dict[str, Any]:
         profile = self.profile
+        self._exact_key_conflicts()
         mgmt = self._management_rule()
         fw = {prop: value for prop, (_, value) in self.firewall.items()}
         firewall = None
@@ -413,6 +453,7 @@ class _Planner:
                 "Values": [e for _, e in sorted(self.registry.values(), key=lambda x: (x[1]["key"].lower(), x[1]["name"]))],
                 "RemoveValues": [e for _, e in sorted(self.registry_remove.values(),
                                                       key=lambda x: (x[1]["key"].lower(), x[1]["name"]))],
+                "ExactKeys": [e for _, (_, e) in sorted(self.registry_exact.items())],
             },
             "audit_policy": {"Settings": [{"guid": g, "setting": s} for g, (_, s) in sorted(self.audit.items())]},
             "security_policy": {"Settings": _nest(self.secpol)},
@@ -492,7 +533,8 @@ def summary(plan: dict[str, Any]) -> list[str]:
     for group in plan["firewall_rules"]:
         lines.append(f"firewall group {group['Group']!r}: exactly {len(group['Rules'])} rule(s): "
                      + ", ".join(r["name"] for r in group["Rules"]))
-    lines.append(f"registry: {len(reg['Values'])} value(s) set, {len(reg['RemoveValues'])} removed (one call)")
+    exact = "".join(f", {e['key']} exactly {len(e['values'])} value(s)" for e in reg["ExactKeys"])
+    lines.append(f"registry: {len(reg['Values'])} value(s) set, {len(reg['RemoveValues'])} removed{exact} (one call)")
     if plan["audit_policy"]["Settings"]:
         lines.append(f"audit policy: {len(plan['audit_policy']['Settings'])} subcategories by GUID")
     if plan["security_policy"]["Settings"]:

@@ -38,7 +38,8 @@ def collection_request(baseline: Baseline, applications: Iterable[dict[str, Any]
     """The collector's `Request` for this baseline.
 
     `{"registry": [[key, name], ...], "services": [names], "optional_features": [names],
-    "local_groups": [sids], "firewall_rule_groups": [groups]}`; every list sorted and without
+    "local_groups": [sids], "firewall_rule_groups": [groups]}` (registry name "*": every value of
+    the key, for registry_values controls); every list sorted and without
     case-insensitive duplicates. This is the `Request` parameter of `collector/collect.ps1`.
     `applications`: the profile's applications (`Application.model_dump()`), whose services are
     class evidence. Controls that are not applicable are not read; waived ones are (the report
@@ -49,7 +50,9 @@ def collection_request(baseline: Baseline, applications: Iterable[dict[str, Any]
     def params(method: str, *names: str) -> list[tuple[str, ...]]:
         return [tuple(str(c.check[n]) for n in names) for c in controls if c.check.get("method") == method]
 
-    registry = [*params("registry", "key", "name"), *CLASS_EVIDENCE_REGISTRY]
+    # registry_values reads a whole key: name "*" asks the collector for every value under it.
+    registry = [*params("registry", "key", "name"), *((k, "*") for (k,) in params("registry_values", "key")),
+                *CLASS_EVIDENCE_REGISTRY]
     services = [s for (s,) in params("service", "name")]
     services += [str(s) for app in applications for s in (app.get("services") or [])]
     services += list(ALWAYS_SERVICES)

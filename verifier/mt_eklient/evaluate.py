@@ -162,10 +162,14 @@ class FactsIndex:
         self.errors = [e for e in (self.raw.get("errors") or []) if isinstance(e, dict)]
         # key -> {value name -> entry}; None for a key the collector could not read.
         self.registry: dict[str, dict[str, Any] | None] = {}
+        # key -> {value name as the collector reported it -> entry} (registry_values shows the names).
+        self.registry_named: dict[str, dict[str, Any]] = {}
         registry = self.raw.get("registry")
         if isinstance(registry, dict):
             for k, values in registry.items():
                 self.registry[norm_registry_key(k)] = _fold_map(values) if isinstance(values, dict) else None
+                if isinstance(values, dict):
+                    self.registry_named[norm_registry_key(k)] = {str(n): v for n, v in values.items()}
 
     def has(self, section: str) -> bool:
         return self.raw.get(section) is not None
@@ -418,6 +422,49 @@ def _registry(control: ResolvedControl, ctx: Context) -> Obs:
     if kind and wanted and str(kind).upper() != wanted:
         notes.append(f"stored as {kind}, the catalog expects {wanted}")
     return Obs(actual=value, notes=notes)
+
+
+def _registry_values(control: ResolvedControl, ctx: Context) -> Obs:
+    """Every value of one key as {name: data}: {} when the key does not exist. Value names are
+    compared without regard to case (equals on mappings), as Windows treats them."""
+    facts, check = ctx.facts, control.check
+    if not facts.has("registry"):
+        return facts.missing("registry")
+    collected, values = facts.registry_key(check["key"])
+    if not collected:
+        return facts.not_requested("registry", f"registry key {check['key']}")
+    if values is None:
+        err = facts.section_error("registry", check["key"])
+        return Obs(error=err or f"collector could not read registry key {check['key']}")
+    actual: dict[str, Any] = {}
+    stray_kinds: list[str] = []
+    wanted = REGISTRY_TYPES.get(str(check.get("type", "")).casefold())
+    for name, entry in sorted(facts.registry_named[norm_registry_key(check["key"])].items()):
+        if isinstance(entry, dict) and "value" in entry:
+            actual[name] = entry.get("value")
+            kind = entry.get("type")
+            if kind and wanted and str(kind).upper() != wanted:
+                stray_kinds.append(f"{name} ({kind})")
+        else:
+            actual[name] = entry
+    notes = [f"stored as another type than {wanted}: {', '.join(stray_kinds)}"] if stray_kinds else []
+    message = None
+    expected = control.expected
+    if isinstance(expected, dict) and control.compare == "equals":
+        message = _mapping_difference(actual, expected)
+    return Obs(actual=actual, notes=notes, message=message)
+
+
+def _mapping_difference(actual: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    """Which value names are missing, unexpected or different (names without regard to case)."""
+    have = {str(k).casefold(): (k, v) for k, v in actual.items()}
+    want = {str(k).casefold(): (k, v) for k, v in expected.items()}
+    missing = [want[n][0] for n in want if n not in have]
+    unexpected = [have[n][0] for n in have if n not in want]
+    different = [want[n][0] for n in want if n in have and not compare("equals", have[n][1], want[n][1]).ok]
+    parts = [f"{label}: {', '.join(str(n) for n in names)}" for label, names in
+             (("missing", missing), ("unexpected", unexpected), ("different", different)) if names]
+    return "; ".join(parts) or None
 
 
 def _audit_policy(control: ResolvedControl, ctx: Context) -> Obs:
@@ -826,6 +873,7 @@ def _class_type(label: str | None) -> str | None:
 
 EXTRACTORS: dict[str, Extractor] = {
     "registry": _registry,
+    "registry_values": _registry_values,
     "audit_policy": _audit_policy,
     "security_policy": _security_policy,
     "service": _service,

@@ -181,6 +181,13 @@ def subscription_manager(profile: Profile) -> str | None:
     return f"Server={forwarding.target},Refresh={forwarding.refresh_seconds}"
 
 
+def usb_allowed_device_ids(profile: Profile) -> dict[str, str]:
+    """The device installation allow list as Windows keeps it: REG_SZ values "1", "2", ... under
+    ...\\DeviceInstall\\Restrictions\\AllowDeviceIDs, in the profile's order."""
+    return {str(number): device_id
+            for number, device_id in enumerate(profile.removable_media.allowed_device_ids, start=1)}
+
+
 def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContext) -> Any:
     profile = loaded.profile
     derivations: dict[str, Callable[[], Any]] = {
@@ -190,6 +197,7 @@ def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContex
         "applocker_rules": lambda: sorted(applocker.rule_signatures(applocker.policy_xml(profile))),
         "nameplate": lambda: nameplate(loaded, host)[control.check["property"]],
         "subscription_manager": lambda: subscription_manager(profile),
+        "usb_allowed_device_ids": lambda: usb_allowed_device_ids(profile),
     }
     return derivations[name]()
 

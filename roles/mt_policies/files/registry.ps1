@@ -5,13 +5,16 @@
 .DESCRIPTION
     Values: list of @{ key = 'HKLM\...'; name; type = dword|qword|string|expandstring|multistring|binary;
     data } (binary data as a hex string). RemoveValues: list of @{ key; name } that must not exist.
+    ExactKeys: list of @{ key; type; values = @{ name = data } }: the key ends up with exactly these
+    values (all of one type); every other value under it is removed, subkeys are left alone.
     Writes only what differs (value or kind), in the 64-bit registry view; the diff lists only the
     values that change. Idempotent; honours -WhatIf (check mode).
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
     [object[]]$Values = @(),
-    [object[]]$RemoveValues = @()
+    [object[]]$RemoveValues = @(),
+    [object[]]$ExactKeys = @()
 )
 $ErrorActionPreference = 'Stop'
 $Kinds = @{
@@ -58,6 +61,23 @@ function Format-MtkData($Data) {
     if ($Data -is [byte[]]) { return -join @($Data | ForEach-Object { $_.ToString('x2') }) }
     if ($Data -is [array]) { return @($Data | ForEach-Object { [string]$_ }) -join "`n" }
     [string]$Data
+}
+
+# An exact key is its listed values to write plus a removal of every other value it holds now.
+foreach ($exact in $ExactKeys) {
+    $wanted = $exact['values']  # the entry 'values', not the hashtable's Values property
+    if ($wanted -isnot [Collections.IDictionary]) { throw "ExactKeys: values of $($exact.key) must be a mapping" }
+    $listed = @{}
+    foreach ($entry in $wanted.GetEnumerator()) {
+        $listed[[string]$entry.Key] = $true
+        $Values += , @{ key = $exact.key; name = [string]$entry.Key; type = $exact.type; data = $entry.Value }
+    }
+    $handle = $Root.OpenSubKey((Get-MtkSubKey $exact.key), $false)
+    if ($null -eq $handle) { continue }
+    try { $present = $handle.GetValueNames() } finally { $handle.Close() }
+    foreach ($name in $present) {
+        if (-not $listed.ContainsKey($name)) { $RemoveValues += , @{ key = $exact.key; name = $name } }
+    }
 }
 
 $changed = $false

@@ -1,8 +1,10 @@
 """`# mtk-applier: registry` (roles/mt_policies/files/registry.ps1).
 
-Values: [{key, name, type, data}], RemoveValues: [{key, name}]; HKLM only. A value is written when
-it is missing or its kind or formatted data differs (case-sensitive); listed removals delete
-existing values; nothing else is touched. Data as the script converts it: dword/qword from a number
+Values: [{key, name, type, data}], RemoveValues: [{key, name}], ExactKeys: [{key, type, values:
+{name: data}}]; HKLM only. A value is written when it is missing or its kind or formatted data
+differs (case-sensitive); listed removals delete existing values; an exact key becomes its listed
+values (written like Values) plus a removal of every other value it holds (names without regard to
+case; subkeys untouched); nothing else is touched. Data as the script converts it: dword/qword from a number
 or numeric string, multistring from a list, binary from hex text. Diff: {"KEY\\NAME": formatted
 data} with null for "absent" (multistrings joined with newlines, binary as hex, DWORDs signed as
 .NET reads them back). No $Ansible.Result.
@@ -74,12 +76,32 @@ def _subkey(key: str) -> str:
         raise ApplierError(str(err)) from None
 
 
+def _exact_keys(reg: Registry, exact_keys: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """ExactKeys as the script expands them: (values to write, values to remove), before any change."""
+    values: list[dict[str, Any]] = []
+    removals: list[dict[str, Any]] = []
+    for index, raw in enumerate(exact_keys):
+        item = lower_keys(raw, f"registry: ExactKeys[{index}]", {"key", "type", "values"}, {"key", "type", "values"})
+        key, wanted = item["key"], item["values"]
+        if not isinstance(wanted, dict):
+            raise ApplierError(f"ExactKeys: values of {key} must be a mapping")
+        listed = {str(name).casefold() for name in wanted}
+        values.extend({"key": key, "name": str(name), "type": item["type"], "data": data}
+                      for name, data in wanted.items())
+        path = _subkey(str(key))
+        if not reg.key_exists(path):
+            continue
+        removals.extend({"key": key, "name": name} for name in reg.values(path) if name.casefold() not in listed)
+    return values, removals
+
+
 def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
-    p = take(params, "registry", {"Values": list, "RemoveValues": list})
+    p = take(params, "registry", {"Values": list, "RemoveValues": list, "ExactKeys": list})
     reg = Registry(state["registry"])
+    values, removals = _exact_keys(reg, p.get("ExactKeys") or [])
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    for index, raw in enumerate(p.get("Values") or []):
+    for index, raw in enumerate([*(p.get("Values") or []), *values]):
         item = lower_keys(raw, f"registry: Values[{index}]", {"key", "name", "type", "data"}, {"key", "name", "type"})
         key, name, kind = str(item["key"]), str(item["name"] or ""), str(item.get("type") or "")
         label = f"{key}\\{name}"
@@ -92,7 +114,7 @@ def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
             continue
         before[label], after[label] = formatted(current), formatted(new)
         reg.set(path, name, new["type"], new["value"])
-    for index, raw in enumerate(p.get("RemoveValues") or []):
+    for index, raw in enumerate([*(p.get("RemoveValues") or []), *removals]):
         item = lower_keys(raw, f"registry: RemoveValues[{index}]", {"key", "name"}, {"key", "name"})
         key, name = str(item["key"]), str(item["name"] or "")
         path = _subkey(key)

@@ -100,3 +100,37 @@ def test_patterns_only_when_asked():
 def test_unknown_operator_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown compare operator"):
         compare("roughly", 1, 1)
+
+
+@pytest.mark.parametrize(("actual", "ok", "message"), [
+    (600, True, None), (1, True, None), ("0x258", True, None),
+    (0, False, "below 1"), (601, False, "above 600"), (None, False, "not set"), ("soon", False, "'soon' is not a number"),
+])
+def test_between_bounds_are_inclusive_and_zero_fails(actual, ok, message):
+    outcome = compare("between", actual, [1, 600])
+    assert (outcome.ok, outcome.message) == (ok, message)
+
+
+def test_report_schema_knows_every_catalog_compare_operator():
+    import json
+    import typing
+    from pathlib import Path
+
+    import mt_eklient
+
+    schema = json.loads((Path(mt_eklient.__file__).parent / "schemas" / "report.schema.json").read_text())
+    enums = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "compare" in node and isinstance(node["compare"], dict) and "enum" in node["compare"]:
+                enums.append(node["compare"]["enum"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert enums and all(set(e) == set(typing.get_args(Compare)) for e in enums)
+    assert set(COMPARATORS) == set(typing.get_args(Compare))

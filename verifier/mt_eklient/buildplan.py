@@ -62,9 +62,11 @@ TAMPER_GUARDED = ("DisableRealtimeMonitoring", "DisableBehaviorMonitoring", "Dis
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # Which compare operators the build can turn into one value to write. `at_most`/`at_least` write
-# the bound itself, `one_of` its first choice, the list compares the expected list itself;
+# the bound itself, `between` its upper bound, `one_of` its first choice, the list compares the expected list itself;
 # `absent` removes. Anything else (`present`, `contains`, `not_contains`) is verified only.
-_WRITE_COMPARES = frozenset({"equals", "at_most", "at_least", "one_of", "set_equals", "subset_of", "superset_of"})
+_WRITE_COMPARES = frozenset({
+    "equals", "at_most", "at_least", "between", "one_of", "set_equals", "subset_of", "superset_of",
+})
 
 
 class BuildPlanError(Exception):
@@ -84,6 +86,10 @@ def _target(control: ResolvedControl) -> tuple[str, Any]:
     if control.compare not in _WRITE_COMPARES:
         return "skip", f"compare {control.compare} has no single value to write (verified only)"
     value = control.expected
+    if control.compare == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            return "skip", "between without [low, high]"
+        value = value[1]
     if control.compare == "one_of":
         if not isinstance(value, list) or not value:
             return "skip", "one_of without choices"

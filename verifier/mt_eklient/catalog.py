@@ -19,7 +19,7 @@ Area = Literal[
     "accounts", "screen_lock", "audit", "event_forwarding", "remote_access", "nameplate", "classification",
 ]
 Compare = Literal[
-    "equals", "at_most", "at_least", "one_of", "set_equals", "subset_of", "superset_of", "contains",
+    "equals", "at_most", "at_least", "between", "one_of", "set_equals", "subset_of", "superset_of", "contains",
     "not_contains", "absent", "present",
 ]
 
@@ -55,6 +55,7 @@ BUILDABLE_METHODS = frozenset({
 REGISTRY_TYPES = frozenset({"dword", "qword", "string", "expandstring", "multistring", "binary"})
 DERIVATIONS = frozenset({
     "firewall_rules", "management_rule", "local_admins", "applocker_rules", "nameplate", "subscription_manager",
+    "screen_lock_range",
     "usb_allowed_device_ids",
 })
 

@@ -161,6 +161,17 @@ def _ordered(actual: Any, expected: Any, at_most: bool) -> Outcome:
     return Outcome(a <= e if at_most else a >= e)
 
 
+def _between(actual: Any, expected: Any, patterns: bool) -> Outcome:
+    """expected is [low, high], both inclusive."""
+    if not (isinstance(expected, (list, tuple)) and len(expected) == 2):
+        return Outcome(False, f"expected value {expected!r} is not [low, high] (catalog error)")
+    low = _ordered(actual, expected[0], at_most=False)
+    if not low.ok:
+        return low if low.message else Outcome(False, f"below {expected[0]}")
+    high = _ordered(actual, expected[1], at_most=True)
+    return high if high.ok or high.message else Outcome(False, f"above {expected[1]}")
+
+
 def _one_of(actual: Any, expected: Any, patterns: bool) -> Outcome:
     if actual is None:
         return Outcome(False, "not set")
@@ -213,6 +224,7 @@ COMPARATORS: dict[str, Callable[[Any, Any, bool], Outcome]] = {
     "equals": _equals,
     "at_most": lambda a, e, p: _ordered(a, e, at_most=True),
     "at_least": lambda a, e, p: _ordered(a, e, at_most=False),
+    "between": _between,
     "one_of": _one_of,
     "set_equals": _set_equals,
     "subset_of": _subset_of,

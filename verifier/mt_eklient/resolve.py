@@ -197,6 +197,8 @@ def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContex
         "applocker_rules": lambda: sorted(applocker.rule_signatures(applocker.policy_xml(profile))),
         "nameplate": lambda: nameplate(loaded, host)[control.check["property"]],
         "subscription_manager": lambda: subscription_manager(profile),
+        # 0 would mean "never lock": the idle time must be set and no longer than the profile's.
+        "screen_lock_range": lambda: [1, profile.accounts.screen_lock_seconds],
         "usb_allowed_device_ids": lambda: usb_allowed_device_ids(profile),
     }
     return derivations[name]()

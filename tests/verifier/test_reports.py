@@ -239,6 +239,18 @@ def test_console_lists_every_host_and_the_findings(report):
     assert text.rstrip().endswith("exit 3)")
 
 
+def test_console_shows_the_worst_findings_per_host_and_points_to_the_reports(report):
+    host = next(h for h in report["hosts"] if h["host"] == "wm1-bad")
+    findings = [c for c in host["controls"] if c["status"] in ("fail", "error")]
+    assert len(findings) >= 2
+    text = render_console(report, colour=False, max_findings=1)
+    assert f"... {len(findings) - 1} more finding(s): see the JSON or HTML report" in text
+    worst = min(findings, key=lambda c: ["critical", "high", "medium", "low"].index(c["severity"]))
+    section = text[text.index("wm1-bad:"):]
+    assert worst["id"] in section.split("more finding(s)")[0]
+    assert "more finding(s)" not in render_console(report, colour=False, max_findings=None)
+
+
 def test_console_colour_only_on_a_terminal(report, monkeypatch):
     class Tty(io.StringIO):
         def isatty(self):

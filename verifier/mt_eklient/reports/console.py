@@ -47,7 +47,13 @@ def _profile(host: dict[str, Any]) -> str:
     return f"{profile['id']} v{profile.get('version')}" if profile.get("version") is not None else profile["id"]
 
 
-def render_console(report: dict[str, Any], colour: bool = False) -> str:
+# A fleet console stays readable: the worst findings per host, the rest in the JSON/HTML reports.
+MAX_FINDINGS_PER_HOST = 10
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def render_console(report: dict[str, Any], colour: bool = False,
+                   max_findings: int | None = MAX_FINDINGS_PER_HOST) -> str:
     scan, hosts = report["scan"], report["hosts"]
     lines = [_paint(f"mt-eklient {scan['command']}: {len(hosts)} host(s), catalog {scan['catalog_version'] or '-'}, "
                     f"evaluated on {scan['evaluated_on']}", "bold", colour)]
@@ -71,7 +77,8 @@ def render_console(report: dict[str, Any], colour: bool = False) -> str:
         lines.append(_paint(line, verdict, colour) if verdict != "pass" else line)
 
     for host in hosts:
-        findings = [c for c in host["controls"] if c["status"] in ("fail", "error")]
+        findings = sorted((c for c in host["controls"] if c["status"] in ("fail", "error")),
+                          key=lambda c: _SEVERITY_RANK.get(c["severity"], 9))
         if host["status"] == "ok" and not findings and not host["notes"]:
             continue
         lines.append("")
@@ -80,7 +87,8 @@ def render_console(report: dict[str, Any], colour: bool = False) -> str:
             lines.append("  " + _paint(f"{host['status'].upper()}: {host['error']}", host["status"], colour))
         for note in host["notes"]:
             lines.append("  " + _paint("note: ", "warn", colour) + note)
-        for c in findings:
+        shown = findings if max_findings is None else findings[:max_findings]
+        for c in shown:
             label = _paint(_HEAD[c["status"]].ljust(4), c["status"], colour)
             lines.append(f"  {label}  {c['id']}  [{c['severity']}] {c['title']}")
             if c["status"] == "fail":
@@ -88,6 +96,8 @@ def render_console(report: dict[str, Any], colour: bool = False) -> str:
                 lines.append(f"        actual: {short(c['actual'])}")
             if c["message"]:
                 lines.append(f"        {short(c['message'], 300)}")
+        if len(shown) < len(findings):
+            lines.append(f"  ... {len(findings) - len(shown)} more finding(s): see the JSON or HTML report")
 
     areas: dict[str, dict[str, int]] = {}
     for host in hosts:

@@ -180,7 +180,8 @@ def render_html(report: dict[str, Any]) -> str:
             ("catalog version", scan["catalog_version"]), ("started", scan["started"]),
             ("finished", scan["finished"]), ("evaluated on", scan["evaluated_on"]),
             ("lifecycle warning", f"{scan['warn_days']} days"),
-            ("source", " ".join(str(v) for v in source.values() if v) or None),
+            ("source", ", ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                                 for k, v in source.items() if v) or None),
             ("hosts", summary["hosts"]),
             ("result", ", ".join(f"{n} {v}" for v, n in summary["verdicts"].items() if n) or "no hosts"),
             ("exit code", summary["exit_code"])]

@@ -74,3 +74,16 @@ def test_published_profile_schema_is_current_and_accepts_examples(capsys):
     bad = json.loads(json.dumps(yaml.safe_load((REPO / "profiles" / "sonora-review-4.yml").read_text()), default=str))
     bad["classification"]["group"] = 7
     assert list(validator.iter_errors(bad))
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "mt_eklient.cli", "catalog", "list", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in stderr

@@ -107,7 +107,7 @@ def _show(args: argparse.Namespace) -> int:
             if control.waiver:
                 detail += f" (owner {control.waiver['owner']}, expires {control.waiver['expires']})"
         marker = " *" if control.mandatory else ""
-        print(f"  {control.id:<28} {detail}{marker}")
+        print(f"  {control.id:<30} {detail}{marker}")
     for note in baseline.notes:
         print(f"note: {note}")
     return 0

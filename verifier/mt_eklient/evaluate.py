@@ -399,16 +399,24 @@ class Context:
 Extractor = Callable[[ResolvedControl, Context], Obs]
 
 
-def _registry(control: ResolvedControl, ctx: Context) -> Obs:
-    facts, check = ctx.facts, control.check
+def _key_values(facts: FactsIndex, key: str) -> dict[str, Any] | Obs:
+    """The collected values of one registry key, or the observation saying why there are none."""
     if not facts.has("registry"):
         return facts.missing("registry")
-    collected, values = facts.registry_key(check["key"])
+    collected, values = facts.registry_key(key)
     if not collected:
-        return facts.not_requested("registry", f"registry key {check['key']}")
+        return facts.not_requested("registry", f"registry key {key}")
     if values is None:
-        err = facts.section_error("registry", check["key"])
-        return Obs(error=err or f"collector could not read registry key {check['key']}")
+        err = facts.section_error("registry", key)
+        return Obs(error=err or f"collector could not read registry key {key}")
+    return values
+
+
+def _registry(control: ResolvedControl, ctx: Context) -> Obs:
+    check = control.check
+    values = _key_values(ctx.facts, check["key"])
+    if isinstance(values, Obs):
+        return values
     name = "" if check["name"] in ("(default)", "(Default)") else str(check["name"])
     entry = values.get(name.casefold())
     if entry is None:
@@ -428,14 +436,9 @@ def _registry_values(control: ResolvedControl, ctx: Context) -> Obs:
     """Every value of one key as {name: data}: {} when the key does not exist. Value names are
     compared without regard to case (equals on mappings), as Windows treats them."""
     facts, check = ctx.facts, control.check
-    if not facts.has("registry"):
-        return facts.missing("registry")
-    collected, values = facts.registry_key(check["key"])
-    if not collected:
-        return facts.not_requested("registry", f"registry key {check['key']}")
-    if values is None:
-        err = facts.section_error("registry", check["key"])
-        return Obs(error=err or f"collector could not read registry key {check['key']}")
+    values = _key_values(facts, check["key"])
+    if isinstance(values, Obs):
+        return values
     actual: dict[str, Any] = {}
     stray_kinds: list[str] = []
     wanted = REGISTRY_TYPES.get(str(check.get("type", "")).casefold())

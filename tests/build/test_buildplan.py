@@ -358,3 +358,17 @@ def test_tamper_protection_drops_what_windows_would_ignore(plan_for, fixture_cat
     assert any("tamper protection is on" in w for w in final["warnings"])
     untampered = finalize_plan(plan, {**host, "defender": {"status": {"IsTamperProtected": False}}}, NOW)
     assert untampered["defender"]["Preferences"]["DisableRealtimeMonitoring"] is True
+
+
+def test_maintenance_window_uses_the_hosts_own_clock():
+    from datetime import UTC, datetime
+
+    from mt_eklient.buildplan import host_local_time
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    facts = {"host": {"computer_name": "X", "local_time": "2026-11-25T13:00:00"}}
+    assert host_local_time(facts, now, "America/New_York") == datetime(2026, 11, 25, 13, 0)
+    # No clock reported, or a fixed `now` for tests: the site's time zone decides.
+    assert host_local_time({"host": {}}, now, "Europe/Oslo").hour == 13
+    assert host_local_time(facts, now, "America/New_York", trust_host_clock=False).hour == 7
+    assert host_local_time({"host": {"local_time": "garbage"}}, now, "Europe/Stockholm").hour == 13

@@ -742,6 +742,23 @@ def finalize_plan(plan: dict[str, Any], host: dict[str, Any], now: datetime, os_
     return plan
 
 
+def host_local_time(facts: dict[str, Any], now: datetime, timezone: str | None = None,
+                    trust_host_clock: bool = True) -> datetime:
+    """The host's wall-clock time, which maintenance windows are written in: the host's own clock as
+    the collector read it, else `now` in the site's time zone (or the controller's)."""
+    host_clock = (facts.get("host") or {}).get("local_time")
+    if host_clock and trust_host_clock:
+        try:
+            return datetime.fromisoformat(str(host_clock))
+        except ValueError:
+            pass
+    if timezone:
+        from zoneinfo import ZoneInfo
+
+        return now.astimezone(ZoneInfo(timezone))
+    return now.astimezone()
+
+
 def host_identity(facts: dict[str, Any], local_time: str | None = None,
                   winrm_peers: list[str] | None = None) -> dict[str, Any]:
     """The `host` argument of `finalize_plan` from a facts document (the collector's output).

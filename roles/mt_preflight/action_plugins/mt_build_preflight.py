@@ -24,7 +24,8 @@ options:
     type: bool
     default: false
   timezone:
-    description: IANA time zone of the site, for the maintenance window; default the controller's.
+    description: IANA time zone of the site, for the maintenance window when the collector reports no
+      host clock (or C(now) is given); default the controller's.
     type: str
   now:
     description: The current time (ISO 8601, UTC), for tests; default now.
@@ -68,7 +69,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         args = self._task.args
         try:
-            from mt_eklient.buildplan import finalize_plan, host_identity
+            from mt_eklient.buildplan import finalize_plan, host_identity, host_local_time
         except ImportError as err:
             raise AnsibleError(f"mt_build_preflight needs the mt-eklient Python package ({err})") from err
 
@@ -88,12 +89,7 @@ class ActionModule(ActionBase):
         now = datetime.fromisoformat(args["now"]) if args.get("now") else datetime.now(UTC)
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
-        if args.get("timezone"):
-            from zoneinfo import ZoneInfo
-
-            local = now.astimezone(ZoneInfo(args["timezone"]))
-        else:
-            local = now.astimezone()
+        local = host_local_time(facts, now, args.get("timezone") or None, trust_host_clock=not args.get("now"))
         peers = []
         connection = str(task_vars.get("ansible_connection") or "")
         if connection.rsplit(".", 1)[-1] in ("winrm", "psrp"):

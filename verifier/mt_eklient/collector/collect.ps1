@@ -152,7 +152,7 @@ $facts = [ordered]@{
     schema_version    = 1
     collector         = [ordered]@{ name = 'mt-eklient'; version = $CollectorVersion }
     collected_at      = [datetime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant)
-    host              = [ordered]@{ computer_name = $env:COMPUTERNAME; domain = $null; part_of_domain = $null }
+    host              = [ordered]@{ computer_name = $env:COMPUTERNAME; domain = $null; part_of_domain = $null; local_time = $null }
     os                = $null
     registry          = $null
     audit_policy      = $null
@@ -178,6 +178,8 @@ try {
         computer_name  = [string]$system.Name
         domain         = [string]$system.Domain
         part_of_domain = [bool]$system.PartOfDomain
+        # The host's wall clock: maintenance windows are in the host's local time.
+        local_time     = [datetime]::Now.ToString("yyyy-MM-dd'T'HH:mm:ss", $Invariant)
     }
 } catch {
     $problems += , (Get-MtkErrorEntry 'host' $_)

@@ -372,3 +372,13 @@ def test_maintenance_window_uses_the_hosts_own_clock():
     assert host_local_time({"host": {}}, now, "Europe/Oslo").hour == 13
     assert host_local_time(facts, now, "America/New_York", trust_host_clock=False).hour == 7
     assert host_local_time({"host": {"local_time": "garbage"}}, now, "Europe/Stockholm").hour == 13
+
+
+def test_a_wdac_profile_is_refused_rather_than_built_without_whitelisting(plan_for, tmp_path):
+    import yaml
+
+    data = yaml.safe_load((FIXTURES / "profiles" / "fixture-wm1.yml").read_text())
+    data["whitelisting"]["engine"] = "wdac"
+    (tmp_path / "fixture-wm1.yml").write_text(yaml.safe_dump(data))
+    with pytest.raises(BuildPlanError, match="applies AppLocker only"):
+        plan_for("fixture-wm1", profiles_dir=tmp_path)

@@ -149,6 +149,10 @@ class _Planner:
         self.skipped.append({"id": control.id, "reason": why})
 
     def run(self) -> dict[str, Any]:
+        if self.profile.whitelisting.engine != "applocker":
+            # Building without the whitelisting the profile asks for would leave the client open.
+            raise BuildPlanError(f"whitelisting.engine {self.profile.whitelisting.engine!r}: the build applies "
+                                 "AppLocker only; deploy the manufacturer's WDAC policy and verify it with mtk scan")
         for control in self.baseline.controls:
             method = control.check["method"]
             if not control.build or method not in BUILDABLE_METHODS:

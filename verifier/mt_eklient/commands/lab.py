@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from ..cli import EXIT_OK, EXIT_USAGE
 
 DRIFT_HELP = """\
 drift kinds (each changes exactly what it names):
@@ -213,7 +213,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("facts", help="print HOST's facts document, as the collector would return it",
                        description="Print the facts document of HOST (docs/design.md) as the collector would, "
                        "for offline `verify` tests. --request FILE limits registry values, services, features "
-                       "and groups to a collection request (JSON, from plan.collection_request).")
+                       "and groups to a collection request (JSON, from collection.collection_request).")
     p.add_argument("host", metavar="HOST")
     p.add_argument("--request", metavar="FILE", help="collection request (JSON)")
     p.set_defaults(handler=cmd_facts)

@@ -16,6 +16,7 @@ from ..hosts import host_context, load_checked_profile
 from ..profile import profile_json_schema
 from ..resolve import HostContext, resolve
 from ..yamlsource import load_yaml
+from .argtypes import iso_date
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("file", metavar="FILE", type=Path)
     show.add_argument("--host-vars", type=Path, metavar="FILE",
                       help="YAML file with the host's inventory variables (mt_class, mt_zones, mt_wsus_target_group)")
-    show.add_argument("--date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+    show.add_argument("--date", type=iso_date, default=None, metavar="YYYY-MM-DD",
                       help="resolve as of this date (waiver expiry); default today")
     show.add_argument("--json", action="store_true", help="print the baseline as JSON")
     show.set_defaults(handler=_show)

@@ -9,19 +9,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import InputError
+from .argtypes import int_at_least
 from .verify import add_history_options, add_report_options, emit_scan
-
-EXIT_USAGE = 2
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser, inventory_required: bool = True,
@@ -34,9 +23,9 @@ def add_scan_arguments(parser: argparse.ArgumentParser, inventory_required: bool
                         "mt_profile and mt_class; connection variables (WinRM/PSRP, Kerberos, vault) apply as in "
                         "any playbook")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="only hosts matching this Ansible pattern")
-    parser.add_argument("-f", "--forks", type=_positive, default=DEFAULT_FORKS, metavar="N",
+    parser.add_argument("-f", "--forks", type=int_at_least(1), default=DEFAULT_FORKS, metavar="N",
                         help="hosts collected at the same time (default: %(default)s)")
-    parser.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="S",
+    parser.add_argument("--timeout", type=int_at_least(1), default=DEFAULT_TIMEOUT, metavar="S",
                         help="per-host deadline in seconds for connecting and collecting (default: %(default)s); "
                         "the whole scan stops after S x ceil(hosts / forks) + 60 s")
     add_report_options(parser)

@@ -19,6 +19,7 @@ from ..hosts import load_checked_profile
 from ..reports.console import print_console, short
 from ..resolve import HostContext, resolve
 from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
+from .argtypes import int_at_least, iso_date
 
 # At most this many facts problems are printed; the rest are counted.
 MAX_FACTS_PROBLEMS = 10
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "which then cannot be checked against it)")
     verify.add_argument("--host", metavar="NAME", help="host name in the reports (default: the facts' computer name)")
     add_report_options(verify)
-    verify.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
+    verify.add_argument("--today", type=iso_date, metavar="YYYY-MM-DD",
                         help="evaluate as of this date (support lifecycle, waiver expiry, patch age); default today")
     add_history_options(verify)
     verify.set_defaults(handler=_verify)
@@ -69,7 +70,7 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", dest="json_path", metavar="PATH", help="write the JSON report ('-': to stdout)")
     parser.add_argument("--junit", dest="junit_path", metavar="PATH", help="write JUnit XML")
     parser.add_argument("--html", dest="html_path", metavar="PATH", help="write the HTML report")
-    parser.add_argument("--warn-days", type=_non_negative, default=180, metavar="N",
+    parser.add_argument("--warn-days", type=int_at_least(0), default=180, metavar="N",
                         help="warn this many days before the OS leaves support (default: %(default)s)")
 
 
@@ -82,23 +83,6 @@ def add_history_options(parser: argparse.ArgumentParser) -> None:
 
 
 # Names other command modules imported before these were public.
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def _declared(text: str | None) -> MtClass | None:

@@ -127,6 +127,17 @@ def test_removing_the_way_in_locks_the_controller_out() -> None:
     assert after["unreachable"] and "no enabled inbound rule lets the controller" in after["msg"]
 
 
+def test_a_read_only_call_never_locks_a_host_out() -> None:
+    state = up()
+    for rule in state["firewall"]["rules"]:  # a path to WinRM the firewall model does not know
+        if rule["display_name"] == "Windows Remote Management (HTTP-In)":
+            rule["enabled"] = False
+    store.write_state(HOST, state)
+    for _ in range(2):
+        assert not run_standin("ansible.windows.win_ping", HOST, {}).get("unreachable")
+    assert store.read_state(HOST)["lab"]["reachable"] is True
+
+
 def test_unreachable_host_answers_nothing() -> None:
     state = up()
     state["lab"]["reachable"] = False

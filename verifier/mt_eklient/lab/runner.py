@@ -106,8 +106,11 @@ def _call(module: str, host: str, state: dict[str, Any], args: dict[str, Any], s
         if txn.modified and not result.get("changed"):
             raise RuntimeError(f"lab stand-in {module} changed the state but reported changed=false")
         result["_applied"] = ctx.applied if txn.modified else 0
-        reachable, reason = winrm_reachable(state)
-        if not reachable:
-            lab["reachable"] = False
-            lab["unreachable_reason"] = f"locked out by the last change: {reason}"
+        # Only a change can cut the connection: a read-only call (the collector) never locks a host out,
+        # even one the firewall model cannot explain reaching (a vendor-configured M computer).
+        if txn.modified:
+            reachable, reason = winrm_reachable(state)
+            if not reachable:
+                lab["reachable"] = False
+                lab["unreachable_reason"] = f"locked out by the last change: {reason}"
     return result

@@ -32,7 +32,6 @@ PARSER = Parser(Language(tree_sitter_powershell.language()))
 # Commands the collector may invoke (case-insensitive). Functions defined in the collector itself are
 # allowed too, unless their names use a changing verb (their bodies are checked like the rest).
 READ_ONLY_COMMANDS = {
-    "convertfrom-csv",
     "convertfrom-json",
     "convertto-json",
     "foreach-object",
@@ -53,6 +52,7 @@ READ_ONLY_COMMANDS = {
     "get-smbserverconfiguration",
     "get-variable",
     "get-windowsoptionalfeature",
+    "import-csv",  # reads auditpol /backup by column position (-Header), never by its translated header
     "join-path",
     "out-null",
     "select-object",

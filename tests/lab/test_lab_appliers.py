@@ -221,3 +221,38 @@ def test_collector_returns_one_json_string_honouring_the_request() -> None:
     assert facts["optional_features"] == {"SMB1Protocol": "disabled"}
     missing = run_standin(PS, HOST, {"script": collector})
     assert missing["failed"] and "mandatory" in missing["msg"]
+
+
+def test_firewall_rule_update_changes_only_what_it_is_given() -> None:
+    """Set-NetFirewallRule leaves every parameter it is not given: an update that omits a filter keeps
+    the old restriction, so the applier passes each one ('Any' to clear it)."""
+    from mt_eklient.lab.appliers import ApplierError
+    from mt_eklient.lab.appliers.fwrules import record, set_rule, update_parameters, wanted
+
+    installed = rule("r", local_ports=["104"], program="C:\\old\\viewer.exe", store="PersistentStore")
+    set_rule(installed, {"enabled": False}, "mt-eklient", "r")
+    assert (installed["enabled"], installed["program"], installed["local_ports"]) == (False, "C:\\old\\viewer.exe",
+                                                                                      ["104"])
+    want = wanted(rule("r", local_ports=[], program=None), "r")
+    given = update_parameters(want, record(installed))
+    assert {"program", "local_ports", "remote_ports", "remote_addresses"} <= set(given)
+    set_rule(installed, given, "mt-eklient", "r")
+    assert installed["program"] is None and installed["local_ports"] == []
+    # To protocol any: the old ports are cleared in the same call, else Windows refuses the filter.
+    ported = rule("p", local_ports=["104"], store="PersistentStore")
+    with pytest.raises(ApplierError, match="only valid for TCP or UDP"):
+        set_rule(ported, {"protocol": "any"}, "mt-eklient", "p")
+    set_rule(ported, update_parameters(wanted(rule("p", protocol="any", local_ports=[]), "p"), record(ported)),
+             "mt-eklient", "p")
+    assert (ported["protocol"], ported["local_ports"]) == ("any", [])
+    with pytest.raises(ApplierError, match="Parameter set cannot be resolved"):
+        set_rule(ported, {"name": "p", "display_name": "x"}, "mt-eklient", "p")
+
+
+def test_firewall_rule_update_converges_after_a_restriction_is_dropped() -> None:
+    up()
+    applier("firewall_rules", {"Group": "g", "Rules": [rule("r", local_ports=["104"], remote_ports=["2000"])]})
+    result = applier("firewall_rules", {"Group": "g", "Rules": [rule("r", local_ports=[], remote_ports=[])]})
+    assert result["changed"]
+    again = applier("firewall_rules", {"Group": "g", "Rules": [rule("r", local_ports=[], remote_ports=[])]})
+    assert not again["changed"]

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import REPO, reference_file
+from oracle_paths import REPO, reference_file
 from mt_eklient.buildplan import DEFENDER_EXCLUSIONS
 from mt_eklient.catalog import load_catalog
 from mt_eklient.lifecycle import editions

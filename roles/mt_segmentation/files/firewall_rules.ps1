@@ -64,21 +64,31 @@ function Get-MtkWanted($Rule) {
     }
 }
 
-function Get-MtkSettings($Wanted) {
+function Get-MtkSettings($Wanted, $Current) {
+    # Set-NetFirewallRule changes only the parameters it is given: every filter is passed, 'Any'
+    # where the rule has no restriction, or an old port, address or program would stay.
+    # DisplayName is not here: New-NetFirewallRule takes -DisplayName, Set-NetFirewallRule (ByName
+    # set) renames with -NewDisplayName.
     $settings = @{
-        DisplayName   = $Wanted.display_name
         Direction     = @{ in = 'Inbound'; out = 'Outbound' }[$Wanted.direction]
         Action        = @{ allow = 'Allow'; block = 'Block' }[$Wanted.action]
         Enabled       = @{ $true = 'True'; $false = 'False' }[$Wanted.enabled]
         Protocol      = $Wanted.protocol
         Profile       = $Wanted.profiles -join ','
         RemoteAddress = @('Any')
+        Program       = 'Any'
     }
     if ($Wanted.protocol -eq 'any') { $settings.Protocol = 'Any' }
     if ($Wanted.remote_addresses.Count) { $settings.RemoteAddress = $Wanted.remote_addresses }
-    if ($Wanted.local_ports.Count) { $settings.LocalPort = $Wanted.local_ports }
-    if ($Wanted.remote_ports.Count) { $settings.RemotePort = $Wanted.remote_ports }
     if ($Wanted.program) { $settings.Program = $Wanted.program }
+    # Ports exist only for TCP and UDP; an old rule's ports are cleared when the protocol changes.
+    $hadPorts = $Current -and ($Current.local_ports.Count -or $Current.remote_ports.Count)
+    if ($Wanted.protocol -in @('tcp', 'udp') -or $hadPorts) {
+        $settings.LocalPort = @('Any')
+        $settings.RemotePort = @('Any')
+        if ($Wanted.local_ports.Count) { $settings.LocalPort = $Wanted.local_ports }
+        if ($Wanted.remote_ports.Count) { $settings.RemotePort = $Wanted.remote_ports }
+    }
     $settings
 }
 
@@ -96,14 +106,14 @@ foreach ($rule in $Rules) {
     if (-not $current) {
         $current = $existing | Where-Object { $_.display_name -eq $wanted.display_name } | Select-Object -First 1
     }
-    $settings = Get-MtkSettings $wanted
     if ($current -and $current.name -eq $wanted.name) {
         $keep[$current.name] = $true
         $same = (ConvertTo-Json $current -Compress) -eq (ConvertTo-Json $wanted -Compress)
         if (-not $same) {
             $changed = $true
             if ($PSCmdlet.ShouldProcess($wanted.name, 'Set-NetFirewallRule')) {
-                Set-NetFirewallRule -Name $wanted.name @settings
+                $settings = Get-MtkSettings $wanted $current
+                Set-NetFirewallRule -Name $wanted.name -NewDisplayName $wanted.display_name @settings
             }
         }
         continue
@@ -112,7 +122,8 @@ foreach ($rule in $Rules) {
     # the other copy is removed below, after every wanted rule exists.
     $changed = $true
     if ($PSCmdlet.ShouldProcess($wanted.name, 'New-NetFirewallRule')) {
-        New-NetFirewallRule -Name $wanted.name -Group $Group @settings | Out-Null
+        $settings = Get-MtkSettings $wanted $null
+        New-NetFirewallRule -Name $wanted.name -DisplayName $wanted.display_name -Group $Group @settings | Out-Null
     }
 }
 

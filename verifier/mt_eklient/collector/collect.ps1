@@ -259,7 +259,7 @@ try {
         if ($LASTEXITCODE -ne 0) { throw "auditpol /backup exited with $LASTEXITCODE" }
         $settingNames = 'no_auditing', 'success', 'failure', 'success_and_failure'
         $audit = [ordered]@{}
-        $rows = Get-Content -LiteralPath $tempFile | ConvertFrom-Csv -Header 'machine', 'target', 'subcategory', 'guid', 'inclusion', 'exclusion', 'value'
+        $rows = Import-Csv -LiteralPath $tempFile -Header 'machine', 'target', 'subcategory', 'guid', 'inclusion', 'exclusion', 'value'
         foreach ($row in $rows) {
             $guid = ([string]$row.guid).Trim().ToLowerInvariant()
             $setting = ([string]$row.value).Trim()

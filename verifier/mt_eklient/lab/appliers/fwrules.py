@@ -4,8 +4,10 @@ Group, Rules: the group's exact rule set, rules in the facts document's shape. E
 compared with the installed rule of the same name as the script does - its record as JSON: name,
 display_name, direction, action, enabled, protocol, ports, remote addresses (CIDR as the script
 converts Windows' masks back), program ("" for any), profiles, list fields sorted - and created
-(New-NetFirewallRule -Name, in the group) or corrected (Set-NetFirewallRule); afterwards rules of
-the group not in the list are removed. A value written in a form Windows reports differently (an
+(New-NetFirewallRule -Name, in the group) or corrected (Set-NetFirewallRule -Name ... -NewDisplayName);
+afterwards rules of the group not in the list are removed. Set-NetFirewallRule changes only the
+parameters it is given (`update_parameters` lists the ones the script passes), and Windows refuses a
+port filter on a protocol other than TCP/UDP after the update too. A value written in a form Windows reports differently (an
 upper-case protocol, "10.30.4.10/32") differs on every run, as on Windows. Ports need tcp/udp; a
 name used by a rule outside the group fails New-NetFirewallRule. Every key of a rule is needed
 (the script would otherwise create it disabled, or fail); `group` is ignored.
@@ -79,6 +81,25 @@ def _installed(want: dict[str, Any], group: str, where: str) -> dict[str, Any]:
             "profiles": [p for p in PROFILES if p in want["profiles"]], "store": "PersistentStore", "description": ""}
 
 
+def update_parameters(want: dict[str, Any], have: dict[str, Any]) -> dict[str, Any]:
+    """What the script's Set-NetFirewallRule call gives (Get-MtkSettings plus -NewDisplayName): every
+    field but the ports, which go only with TCP/UDP or to clear the ports an old rule has."""
+    keys = ["display_name", "direction", "action", "enabled", "protocol", "profiles", "remote_addresses", "program"]
+    if want["protocol"].lower() in ("tcp", "udp") or have["local_ports"] or have["remote_ports"]:
+        keys += ["local_ports", "remote_ports"]
+    return {k: want[k] for k in keys}
+
+
+def set_rule(target: dict[str, Any], given: dict[str, Any], group: str, where: str) -> None:
+    """Set-NetFirewallRule -Name: the given fields change, the others stay as they are."""
+    if "name" in given or "group" in given:
+        raise ApplierError(f"{where}: Set-NetFirewallRule : Parameter set cannot be resolved using the specified "
+                           "named parameters.")
+    merged = {**record(target), **given}
+    installed = _installed(merged, group, where)
+    target.update({k: installed[k] for k in given})
+
+
 def reported(address: str) -> str:
     """An address as the script reads it back (Windows' mask form converted to a prefix)."""
     try:
@@ -109,9 +130,8 @@ def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
             if have == want:
                 continue
             changed = True
-            installed = _installed(want, group, where)
             target = next(r for r in rules if r["name"] == want["name"])
-            target.update({k: v for k, v in installed.items() if k not in ("group", "display_group", "store")})
+            set_rule(target, update_parameters(want, have), group, where)
             applied += 1
             continue
         changed = True

@@ -7,10 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from oracle_paths import REPO, reference_file
 from mt_eklient.buildplan import DEFENDER_EXCLUSIONS
 from mt_eklient.catalog import load_catalog
 from mt_eklient.lifecycle import editions
+from oracle_paths import REPO, reference_file
 from psbinding import Reference, Script, bind, check_script
 
 SKIP_DIRS = {".venv", ".git", "node_modules", "__pycache__", "lab"}
@@ -162,15 +162,15 @@ def test_a_splat_computed_at_run_time_must_be_accounted_for(reference: Reference
     report = check_script("t.ps1", snippet, reference, DOCSETS, ORDER)
     assert [(u.line, u.variable) for u in report.unresolved] == [(3, "s")]
     bad = check_script("t.ps1", snippet, reference, DOCSETS, ORDER, {("t.ps1", "s"): ["ScanScheduleTimeOfDay"]})
-    assert bad.problems == ["t.ps1:3: Set-MpPreference: splatted key 'ScanScheduleTimeOfDay': "
-                            "-ScanScheduleTimeOfDay is not a parameter"]
+    assert bad.problems == [("t.ps1:3: Set-MpPreference: splatted key 'ScanScheduleTimeOfDay': "
+                             "-ScanScheduleTimeOfDay is not a parameter")]
 
 
 def test_a_cmdlet_missing_from_an_older_docset_is_reported_for_it(reference: Reference) -> None:
     # Get-NetFirewallDynamicKeywordAddress arrived with Windows Server 2022: not on LTSC 2019.
     problems = problems_of("Get-NetFirewallDynamicKeywordAddress", reference)
-    assert problems == ["t.ps1:1: Get-NetFirewallDynamicKeywordAddress: not documented for winserver2019-ps "
-                        "(on winserver2019-ps)"]
+    assert problems == [("t.ps1:1: Get-NetFirewallDynamicKeywordAddress: not documented for winserver2019-ps "
+                         "(on winserver2019-ps)")]
 
 
 def test_binding_sees_positional_and_pipeline_input(reference: Reference) -> None:

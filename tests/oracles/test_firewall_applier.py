@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from oracle_paths import REPO
 from mt_eklient.lab.appliers.fwrules import update_parameters
+from oracle_paths import REPO
 from psbinding import Script
 
 SCRIPT = REPO / "roles" / "mt_segmentation" / "files" / "firewall_rules.ps1"

@@ -45,3 +45,49 @@ def test_two_applications_of_one_publisher_share_one_rule(sonora, write_profile)
     publishers = [el for el in ET.fromstring(xml).iter("FilePublisherRule")
                   if el.find("Conditions/FilePublisherCondition").get("PublisherName") != "*"]
     assert len(publishers) == 1
+
+
+HASH = "0x" + "3F" * 32
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ({"kind": "hash", "value": "3f" * 32, "hash_type": "SHA256Flat"}, "0x followed by 64 hex digits (prefix 0x)"),
+    ({"kind": "hash", "value": "0x" + "3f" * 20, "hash_type": "SHA256"}, "0x followed by 64 hex digits"),
+    ({"kind": "hash", "value": HASH}, "hash_type: required for kind hash"),
+    ({"kind": "path", "value": "D:\\App\\*", "hash_type": "SHA256"}, "hash_type: only for kind hash"),
+])
+def test_hash_rules_are_checked_at_profile_load(sonora, write_profile, rule, message):
+    from mt_eklient.errors import InputError
+
+    sonora["whitelisting"]["extra_rules"] = [{"name": "x", "collection": "Exe", **rule}]
+    with pytest.raises(InputError) as caught:
+        load_profile(write_profile(sonora))
+    text = str(caught.value)
+    assert "whitelisting.extra_rules" in text and message in text, text
+
+
+@pytest.mark.parametrize("kind", ["SHA256", "SHA256Flat"])
+def test_hash_rule_carries_the_profiles_hash_type(sonora, write_profile, kind):
+    sonora["whitelisting"]["extra_rules"] = [{"name": "tool.exe", "collection": "Exe", "kind": "hash",
+                                              "value": HASH, "hash_type": kind}]
+    xml = policy_xml(load_profile(write_profile(sonora)).profile)
+    (file_hash,) = ET.fromstring(xml).iter("FileHash")
+    assert (file_hash.get("Type"), file_hash.get("Data")) == (kind, HASH)
+    assert f"Exe:Allow:S-1-1-0:FileHashCondition:{kind.lower()}:{HASH.lower()}" in rule_signatures(xml)
+
+
+def test_rule_ids_are_bare_guids(sonora, write_profile):
+    xml = policy_xml(load_profile(write_profile(sonora)).profile)
+    ids = [el.get("Id") for el in ET.fromstring(xml).iter() if el.get("Id")]
+    assert ids and all(not i.startswith("{") and len(i) == 36 for i in ids)
+
+
+def test_dll_extra_rules_build_the_dll_collection_with_its_default_rules(sonora, write_profile):
+    sonora["whitelisting"]["extra_rules"] = [{"name": "Codec", "collection": "Dll", "kind": "path",
+                                              "value": "D:\\Codecs\\*"}]
+    xml = policy_xml(load_profile(write_profile(sonora)).profile)
+    assert collection_modes(xml)["Dll"] == collection_modes(xml)["Exe"] != "NotConfigured"
+    signatures = rule_signatures(xml)
+    assert "Dll:Allow:S-1-1-0:FilePathCondition:d:\\codecs\\*" in signatures
+    assert any(s.startswith("Dll:Allow:S-1-1-0:FilePathCondition:%windir%\\*") for s in signatures)
+    assert "Dll:Allow:S-1-5-32-544:FilePathCondition:*" in signatures

@@ -179,6 +179,9 @@ def test_audit_and_applocker_errors() -> None:
     assert "XmlDocument" in applier("applocker", {"PolicyXml": "<AppLockerPolicy"})["msg"]
     bad_mode = APPLOCKER_XML.replace('EnforcementMode="Enabled"', 'EnforcementMode="Enforce"')
     assert "invalid EnforcementMode" in applier("applocker", {"PolicyXml": bad_mode})["msg"]
+    braced = APPLOCKER_XML.replace('Id="921cc481-6e17-4653-8f75-050b80acca20"',
+                                   'Id="{921cc481-6e17-4653-8f75-050b80acca20}"')
+    assert "is not a GUID (GuidType: no braces)" in applier("applocker", {"PolicyXml": braced})["msg"]
 
 
 def test_win_powershell_rules_around_the_script() -> None:

@@ -11,8 +11,8 @@ from .profile import Profile
 
 EVERYONE = "S-1-1-0"
 ADMINISTRATORS = "S-1-5-32-544"
-# The collections the toolkit manages. DLL rules are left NotConfigured: Microsoft warns they
-# slow every process start, and manufacturers do not validate them.
+# The collections the toolkit manages. DLL rules are left NotConfigured unless a profile's
+# extra_rules name the Dll collection: Microsoft warns they slow every process start.
 MANAGED_COLLECTIONS = ("Exe", "Msi", "Script", "Appx")
 MODE = {"audit": "AuditOnly", "enforce": "Enabled"}
 _NAMESPACE = uuid.UUID("6b1d3c0e-2f4e-4a52-9a58-6d2f0c1b7e11")
@@ -34,8 +34,9 @@ USER_WRITABLE_UNDER_WINDIR = (
 
 
 def _rule_id(*parts: str) -> str:
-    # Stable ids keep the generated XML identical between runs, so a rebuild changes nothing.
-    return "{" + str(uuid.uuid5(_NAMESPACE, "|".join(parts))) + "}"
+    # Stable ids keep the generated XML identical between runs, so a rebuild changes nothing. The
+    # policy schema's GuidType has no braces (AppLocker CSP, "Policy XSD Schema").
+    return str(uuid.uuid5(_NAMESPACE, "|".join(parts)))
 
 
 def _as_folder_pattern(path: str) -> str:
@@ -64,12 +65,12 @@ def _publisher_rule(parent: _Collection, collection: str, name: str, publisher: 
     ET.SubElement(condition, "BinaryVersionRange", LowSection="*", HighSection="*")
 
 
-def _hash_rule(parent: _Collection, collection: str, name: str, digest: str, action: str = "Allow") -> None:
-    rule = ET.Element("FileHashRule", Id=_rule_id(collection, "hash", digest, action), Name=name,
+def _hash_rule(parent: _Collection, collection: str, name: str, digest: str, kind: str, action: str = "Allow") -> None:
+    rule = ET.Element("FileHashRule", Id=_rule_id(collection, "hash", kind, digest.lower(), action), Name=name,
                       Description="mt-eklient", UserOrGroupSid=EVERYONE, Action=action)
     parent.append(rule)
     condition = ET.SubElement(ET.SubElement(rule, "Conditions"), "FileHashCondition")
-    ET.SubElement(condition, "FileHash", Type="SHA256", Data=digest, SourceFileName=name, SourceFileLength="0")
+    ET.SubElement(condition, "FileHash", Type=kind, Data=digest, SourceFileName=name, SourceFileLength="0")
 
 
 class _Collection:
@@ -89,7 +90,8 @@ class _Collection:
 def policy_xml(profile: Profile) -> str:
     mode = MODE[profile.whitelisting.mode]
     root = ET.Element("AppLockerPolicy", Version="1")
-    for collection in MANAGED_COLLECTIONS:
+    dll = ("Dll",) if any(r.collection == "Dll" for r in profile.whitelisting.extra_rules) else ()
+    for collection in (*MANAGED_COLLECTIONS, *dll):
         rc = _Collection(root, collection, mode)
         if collection == "Appx":
             _publisher_rule(rc, collection, "Signed packaged apps", "*")
@@ -100,7 +102,7 @@ def policy_xml(profile: Profile) -> str:
                 _path_rule(rc, collection, "Windows folder", r"%WINDIR%\*", exceptions=USER_WRITABLE_UNDER_WINDIR)
                 _path_rule(rc, collection, "Program Files", r"%PROGRAMFILES%\*")
             _path_rule(rc, collection, "Administrators", "*", sid=ADMINISTRATORS)
-        if collection == "Exe":
+        if collection in ("Exe", "Dll"):  # an application's DLLs sit beside its executables
             for app in profile.applications:
                 if app.publisher:
                     _publisher_rule(rc, collection, f"{app.name} (publisher)", app.publisher)
@@ -115,7 +117,7 @@ def policy_xml(profile: Profile) -> str:
             elif extra.kind == "path":
                 _path_rule(rc, collection, extra.name, extra.value, action=action)
             else:
-                _hash_rule(rc, collection, extra.name, extra.value, action)
+                _hash_rule(rc, collection, extra.name, extra.value, str(extra.hash_type), action)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode")
 
@@ -144,7 +146,7 @@ def rule_signatures(xml_text: str | None) -> set[str]:
                 value = cond.get("Path") or cond.get("PublisherName") or ""
                 hashed = cond.find("FileHash")
                 if hashed is not None:
-                    value = hashed.get("Data", "")
+                    value = f"{hashed.get('Type', '')}:{hashed.get('Data', '')}"
                 exceptions = sorted(e.get("Path", "") for e in rule.findall("Exceptions/FilePathCondition"))
                 suffix = f" except {';'.join(exceptions)}" if exceptions else ""
                 out.add(f"{collection}:{rule.get('Action')}:{rule.get('UserOrGroupSid')}:{cond.tag}:{value.lower()}{suffix.lower()}")

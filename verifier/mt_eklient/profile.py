@@ -14,7 +14,7 @@ from datetime import date as Date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from .errors import InputError, Problem
 from .lifecycle import editions
@@ -90,6 +90,23 @@ class WhitelistRule(_Model):
     kind: Literal["publisher", "path", "hash"]
     value: Text
     action: Literal["allow", "deny"] = "allow"
+    # AppLocker's FileHash Type: SHA256 is the Authenticode hash (Get-AppLockerFileInformation),
+    # SHA256Flat the hash of the whole file (Get-FileHash). The two differ for signed binaries.
+    hash_type: Literal["SHA256", "SHA256Flat"] | None = None
+
+    @model_validator(mode="after")
+    def _hash(self) -> WhitelistRule:
+        if self.kind != "hash":
+            if self.hash_type is not None:
+                raise ValueError("hash_type: only for kind hash")
+            return self
+        if self.hash_type is None:
+            raise ValueError("hash_type: required for kind hash: SHA256 (the Authenticode hash, as "
+                             "Get-AppLockerFileInformation reports it) or SHA256Flat (the file hash Get-FileHash prints)")
+        if not re.fullmatch(r"0x[0-9A-Fa-f]{64}", self.value):
+            hint = " (prefix 0x)" if re.fullmatch(r"[0-9A-Fa-f]{64}", self.value) else ""
+            raise ValueError(f"value: a {self.hash_type} hash is 0x followed by 64 hex digits{hint}, not {self.value!r}")
+        return self
 
 
 class Whitelisting(_Model):

@@ -1,13 +1,19 @@
 """AppLocker policy XML as Get-AppLockerPolicy -Effective -Xml shows it: all five rule collections,
-missing ones as NotConfigured, rules in a stable order, so two equal policies compare equal."""
+missing ones as NotConfigured, rules in a stable order, so two equal policies compare equal.
+Set-AppLockerPolicy's refusals follow the policy schema of the AppLocker CSP documentation (rule Ids
+are GuidType, without braces; a FileHash is 0x plus 64 hex digits, SHA1 40)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 COLLECTIONS = ("Appx", "Dll", "Exe", "Msi", "Script")
 MODES = ("NotConfigured", "AuditOnly", "Enabled")
 RULE_TAGS = ("FilePublisherRule", "FilePathRule", "FileHashRule")
+GUID = re.compile(r"[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+HASH_DATA = {"SHA256": re.compile(r"0x[0-9A-Fa-f]{64}"), "SHA256Flat": re.compile(r"0x[0-9A-Fa-f]{64}"),
+             "SHA1": re.compile(r"0x[0-9A-Fa-f]{40}")}
 
 
 class PolicyError(ValueError):
@@ -45,6 +51,13 @@ def normalise(xml_text: str) -> str:
             rule_id = rule.get("Id", "")
             if not rule_id or rule_id.lower() in ids:
                 raise PolicyError(f"{kind}: rule {rule.get('Name')!r} has a missing or duplicate Id")
+            if not GUID.fullmatch(rule_id):
+                raise PolicyError(f"{kind}: rule Id {rule_id!r} is not a GUID (GuidType: no braces)")
+            for file_hash in rule.iter("FileHash"):
+                pattern = HASH_DATA.get(file_hash.get("Type", ""))
+                if pattern is None or not pattern.fullmatch(file_hash.get("Data", "")):
+                    raise PolicyError(f"{kind}: rule {rule_id}: FileHash Type {file_hash.get('Type')!r} with Data "
+                                      f"{file_hash.get('Data')!r} is not a valid hash")
             ids.add(rule_id.lower())
             if rule.get("Action") not in ("Allow", "Deny"):
                 raise PolicyError(f"{kind}: rule {rule_id} has Action {rule.get('Action')!r}")

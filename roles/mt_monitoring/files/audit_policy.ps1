@@ -5,7 +5,8 @@
 .DESCRIPTION
     Settings: list of @{ guid = '{0cce9215-69ae-11d9-bed3-505054503030}'; setting = no_auditing|success|
     failure|success_and_failure }. Reads the current policy with "auditpol /backup" (its CSV has GUIDs
-    and numeric settings in every language) and sets only what differs. Idempotent; honours -WhatIf.
+    and numeric settings in every language, read by column position) and sets only what differs.
+    Idempotent; honours -WhatIf.
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
@@ -18,9 +19,16 @@ $Names = @{ 0 = 'no_auditing'; 1 = 'success'; 2 = 'failure'; 3 = 'success_and_fa
 $backup = Join-Path $Ansible.Tmpdir 'audit.csv'
 & auditpol.exe /backup "/file:$backup" | Out-Null
 if ($LASTEXITCODE -ne 0) { throw "auditpol /backup failed with exit code $LASTEXITCODE" }
+# Columns by position: Windows translates the header ("Unterkategorie-GUID" on German Windows), so
+# reading it by name finds nothing. The header line itself fails the GUID test below.
 $current = @{}
-foreach ($row in (Import-Csv -LiteralPath $backup)) {
-    if ($row.'Subcategory GUID') { $current[$row.'Subcategory GUID'.ToLowerInvariant()] = [int]$row.'Setting Value' }
+$columns = 'machine', 'target', 'subcategory', 'guid', 'inclusion', 'exclusion', 'value'
+foreach ($row in (Import-Csv -LiteralPath $backup -Header $columns)) {
+    $guid = ([string]$row.guid).Trim().ToLowerInvariant()
+    $value = ([string]$row.value).Trim()
+    if ($guid -notmatch '^\{[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\}$' -or $value -notmatch '^\d+$') { continue }
+    # System-wide rows win over per-user rows of the same subcategory.
+    if ([string]$row.target -eq 'System' -or -not $current.ContainsKey($guid)) { $current[$guid] = [int]$value -band 3 }
 }
 
 $changed = $false

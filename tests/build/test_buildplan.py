@@ -305,8 +305,12 @@ def test_host_identity_from_collector_facts():
     identity = host_identity(facts, local_time="2026-11-24T06:30:00")
     assert identity["machine_sid"] == "S-1-5-21-1-2-3"
     assert identity["group_names"] == {"S-1-5-32-544": "Administratorer"}
-    facts["local_groups"]["S-1-5-32-544"]["members"].append({"sid": "S-1-5-21-4-5-6-500", "name": "X\\Administrator"})
-    assert host_identity(facts)["machine_sid"] == "S-1-5-21-4-5-6"
+    # A domain's Administrator (RID 500 of the domain SID) says nothing about the machine SID.
+    facts["local_groups"]["S-1-5-32-544"]["members"].insert(0, {"sid": "S-1-5-21-4-5-6-500",
+                                                                "name": "REGION\\Administrator"})
+    assert host_identity(facts)["machine_sid"] == "S-1-5-21-1-2-3"
+    facts["host"]["machine_sid"] = "S-1-5-21-11-12-13"  # what the collector read wins
+    assert host_identity(facts)["machine_sid"] == "S-1-5-21-11-12-13"
 
 
 def test_conflicting_controls_are_reported(fixture_catalog):

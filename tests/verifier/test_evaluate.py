@@ -15,6 +15,7 @@ from verifier_helpers import (
     ALLOW_IDS_KEY,
     ALLOWED_IDS,
     AUDIT_GUID,
+    BUILTIN_ADMIN,
     CONTROLS,
     SMB_KEY,
     TODAY,
@@ -449,8 +450,36 @@ def test_profile_application_not_installed(wm1):
     assert result.actual == {"SonoRev Review": None}
 
 
-def test_local_admins_builtin_administrator_by_pattern(wm1):
-    assert "S-1-5-21-*-500" in wm1.result("T-ADMINS").expected
+def test_local_admins_builtin_administrator_is_the_machines(wm1):
+    result = wm1.result("T-ADMINS")
+    assert BUILTIN_ADMIN in result.expected and "S-1-5-21-*-500" not in result.expected
+    assert result.status == "pass"
+
+
+DOMAIN_ADMINISTRATOR = "S-1-5-21-7777777777-8888888888-9999999999-500"
+
+
+def test_local_admins_a_domains_administrator_is_not_the_builtin_one(wm1):
+    """S-1-5-21-*-500 as a pattern would let the DOMAIN's Administrator (RID 500 of the domain SID) in."""
+    wm1.facts["host"]["machine_sid"] = BUILTIN_ADMIN.rsplit("-", 1)[0]
+    wm1.facts["local_groups"]["S-1-5-32-544"]["members"].append({"sid": DOMAIN_ADMINISTRATOR,
+                                                                   "name": "REGION\\Administrator"})
+    result = wm1.result("T-ADMINS")
+    assert (result.status, result.message) == ("fail", f"unexpected: {DOMAIN_ADMINISTRATOR}")
+    assert f"{BUILTIN_ADMIN.rsplit('-', 1)[0]}-500" in result.expected
+
+
+def test_local_admins_machine_sid_from_a_local_account_name(wm1):
+    wm1.facts["host"].pop("machine_sid", None)
+    assert wm1.result("T-ADMINS").status == "pass"  # WM1-SONO-01\\Administratör is local
+
+
+def test_local_admins_unknown_machine_sid_is_an_error_not_a_pass(wm1):
+    wm1.facts["host"].pop("machine_sid", None)
+    for member in wm1.facts["local_groups"]["S-1-5-32-544"]["members"]:
+        member["name"] = "REGION\\someone"
+    result = wm1.result("T-ADMINS")
+    assert result.status == "error" and "machine SID is unknown" in result.message
 
 
 def test_local_admins_extra_member_fails(wm1):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from . import sids
 from .catalog import BUILDABLE_METHODS, METHOD_PARAMS
 from .classification import MtClass, build_refusal
 from .lifecycle import Support, editions, os_support
@@ -767,23 +768,11 @@ def host_identity(facts: dict[str, Any], local_time: str | None = None,
                   winrm_peers: list[str] | None = None) -> dict[str, Any]:
     """The `host` argument of `finalize_plan` from a facts document (the collector's output).
 
-    The machine SID is read off a local account in the requested groups (the built-in
-    Administrator, RID 500, when it is a member): local accounts are named COMPUTER\\user.
+    The machine SID is the collector's (host.machine_sid), else read off a local account
+    (COMPUTER\\user) in the requested groups: never off a RID-500 member, which may be a domain's.
     """
-    computer = str((facts.get("host") or {}).get("computer_name") or "").lower()
     groups = facts.get("local_groups") or {}
-    machine_sid = None
-    candidates: list[tuple[int, str]] = []
-    for group in groups.values():
-        for member in (group or {}).get("members") or []:
-            sid, name = str(member.get("sid") or ""), str(member.get("name") or "")
-            parts = sid.split("-")
-            if not (sid.startswith("S-1-5-21-") and len(parts) == 8):
-                continue
-            if sid.endswith("-500") or (computer and name.lower().startswith(computer + "\\")):
-                candidates.append((0 if sid.endswith("-500") else 1, "-".join(parts[:-1])))
-    if candidates:
-        machine_sid = min(candidates)[1]
+    machine_sid = sids.machine_sid(facts)
     return {
         "os": facts.get("os") or {},
         "machine_sid": machine_sid,

@@ -26,9 +26,17 @@ from functools import cached_property
 from typing import Any
 
 from . import applocker, lifecycle
+from . import sids as sids_of
 from .classification import Evidence, MtClass, observe_class
 from .compare import as_list, as_number, compare
-from .resolve import ALL_PROFILES, MANAGED_RULE_GROUP, Baseline, ResolvedControl, normalise_address
+from .resolve import (
+    ALL_PROFILES,
+    BUILTIN_ADMINISTRATOR,
+    MANAGED_RULE_GROUP,
+    Baseline,
+    ResolvedControl,
+    normalise_address,
+)
 
 STATUSES = ("pass", "fail", "error", "waived", "not_applicable")
 HOST_STATUSES = ("ok", "unreachable", "error")
@@ -734,7 +742,16 @@ def _local_group(control: ResolvedControl, ctx: Context) -> Obs:
     if not isinstance(group, dict) or not isinstance(group.get("members"), list):
         return Obs(error=ctx.facts.section_error("local_groups", sid) or f"collector could not read local group {sid}")
     sids = sorted(str(m.get("sid")) if isinstance(m, dict) else str(m) for m in group["members"])
-    return Obs(actual=sids, patterns=True, compare="set_equals" if control.compare == "equals" else None)
+    compare_as = "set_equals" if control.compare == "equals" else None
+    if isinstance(control.expected, list) and BUILTIN_ADMINISTRATOR in control.expected:
+        machine = sids_of.machine_sid(ctx.facts.raw)
+        if machine:
+            return Obs(actual=sids, expected=sids_of.expand_builtin_administrator(control.expected, machine),
+                       patterns=True, compare=compare_as)
+        if any(sids_of.is_any_administrator(s) for s in sids):
+            return Obs(error="the machine SID is unknown (host.machine_sid): a RID-500 member cannot be told "
+                             "from a domain's Administrator")
+    return Obs(actual=sids, patterns=True, compare=compare_as)
 
 
 def _smb(control: ResolvedControl, ctx: Context) -> Obs:

@@ -152,7 +152,7 @@ $facts = [ordered]@{
     schema_version    = 1
     collector         = [ordered]@{ name = 'mt-eklient'; version = $CollectorVersion }
     collected_at      = [datetime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant)
-    host              = [ordered]@{ computer_name = $env:COMPUTERNAME; domain = $null; part_of_domain = $null; local_time = $null }
+    host              = [ordered]@{ computer_name = $env:COMPUTERNAME; domain = $null; part_of_domain = $null; local_time = $null; machine_sid = $null }
     os                = $null
     registry          = $null
     audit_policy      = $null
@@ -174,12 +174,18 @@ $facts = [ordered]@{
 # --- host ---------------------------------------------------------------------------------------
 try {
     $system = Get-CimInstance -ClassName Win32_ComputerSystem
+    # The machine SID is the domain part of any local account's SID: it tells the machine's own
+    # Administrator (machine SID-500) from a domain's Administrator (domain SID-500).
+    $machineSid = $null
+    $localAccount = Get-CimInstance -ClassName Win32_UserAccount -Filter 'LocalAccount=True' | Select-Object -First 1
+    if ($localAccount -and [string]$localAccount.SID -match '^(S-1-5-21-\d+-\d+-\d+)-\d+$') { $machineSid = $Matches[1] }
     $facts['host'] = [ordered]@{
         computer_name  = [string]$system.Name
         domain         = [string]$system.Domain
         part_of_domain = [bool]$system.PartOfDomain
         # The host's wall clock: maintenance windows are in the host's local time.
         local_time     = [datetime]::Now.ToString("yyyy-MM-dd'T'HH:mm:ss", $Invariant)
+        machine_sid    = $machineSid
     }
 } catch {
     $problems += , (Get-MtkErrorEntry 'host' $_)

@@ -257,7 +257,8 @@ def facts_from_state(state: dict[str, Any], request: dict[str, Any] | str | None
         "host": {"computer_name": state["os"]["computer_name"],
                  "domain": domain["name"] if domain["joined"] else "WORKGROUP",
                  "part_of_domain": bool(domain["joined"]),
-                 "local_time": now.strftime("%Y-%m-%dT%H:%M:%S")},  # lab hosts keep UTC as local time
+                 "local_time": now.strftime("%Y-%m-%dT%H:%M:%S"),  # lab hosts keep UTC as local time
+                 "machine_sid": state["machine_sid"]},
         "os": _os(state),
         "registry": _registry(state, request, errors),
         "audit_policy": dict(state["audit_policy"]),

@@ -19,6 +19,8 @@ from verifier_helpers import (
     CONTROLS,
     SMB_KEY,
     TODAY,
+    TS_KEY,
+    TS_POLICY_KEY,
     WINLOGON,
     applications,
     control,
@@ -454,6 +456,27 @@ def test_local_admins_builtin_administrator_is_the_machines(wm1):
     result = wm1.result("T-ADMINS")
     assert BUILTIN_ADMIN in result.expected and "S-1-5-21-*-500" not in result.expected
     assert result.status == "pass"
+
+
+def test_registry_policy_value_wins_over_the_local_one(wm1):
+    """A Group Policy value under SOFTWARE\\Policies overrides the local setting (RDP on by GPO)."""
+    assert wm1.result("T-REG-POLICY").status == "pass"
+    assert "the local value counts" in " ".join(wm1.result("T-REG-POLICY").notes)
+    wm1.facts["registry"][TS_POLICY_KEY]["fDenyTSConnections"] = {"type": "REG_DWORD", "value": 0}
+    result = wm1.result("T-REG-POLICY")
+    assert (result.status, result.actual) == ("fail", 0)
+    wm1.facts["registry"][TS_POLICY_KEY]["fDenyTSConnections"]["value"] = 1
+    wm1.facts["registry"][TS_KEY]["fDenyTSConnections"]["value"] = 0
+    assert wm1.result("T-REG-POLICY").status == "pass"
+
+
+def test_shipped_remote_access_controls_read_the_policy_value_first():
+    from mt_eklient.catalog import load_catalog
+
+    catalog = load_catalog()
+    for control_id in ("RA-RDP-OFF", "RA-RDP-NLA", "RA-REMOTE-ASSISTANCE-OFF"):
+        check = catalog.get(control_id).check
+        assert check["method"] == "registry_policy" and check["key"] == TS_POLICY_KEY, control_id
 
 
 DOMAIN_ADMINISTRATOR = "S-1-5-21-7777777777-8888888888-9999999999-500"

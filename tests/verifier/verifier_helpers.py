@@ -25,6 +25,8 @@ WINLOGON = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon"
 AUDIT_GUID = "{0cce9215-69ae-11d9-bed3-505054503030}"
 ALLOW_IDS_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions\\AllowDeviceIDs"
 ALLOWED_IDS = {"1": "USBSTOR\\DiskKingstonIronKey_VP50____", "2": "USB\\VID_0B95&PID_1790"}
+TS_POLICY_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services"
+TS_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server"
 
 
 def control(id: str, area: str, check: dict[str, Any], expected: dict[str, Any] | None = None,
@@ -41,6 +43,9 @@ CONTROLS = [
     control("T-REG", "smb", {"method": "registry", "key": SMB_KEY, "name": "SMB1", "type": "dword"}, {"value": 0}),
     control("T-AUTOLOGON-PW", "accounts", {"method": "registry", "key": WINLOGON, "name": "DefaultPassword",
                                            "type": "string"}, compare="absent"),
+    control("T-REG-POLICY", "remote_access", {"method": "registry_policy", "key": TS_POLICY_KEY,
+                                               "fallback_key": TS_KEY, "name": "fDenyTSConnections", "type": "dword"},
+            {"value": 1}),
     control("T-REG-VALUES", "removable_media", {"method": "registry_values", "key": ALLOW_IDS_KEY, "type": "string"},
             {"value": ALLOWED_IDS}),
     control("T-AUDIT", "audit", {"method": "audit_policy", "guid": AUDIT_GUID}, {"value": "success_and_failure"}),
@@ -182,6 +187,8 @@ def good_facts(loaded: LoadedProfile) -> dict[str, Any]:
             WINLOGON: {"AutoAdminLogon": {"type": "REG_SZ", "value": "0"}},
             WU_KEY: {"WUServer": {"type": "REG_SZ", "value": "https://wsus.region.example:8531"}},
             ALLOW_IDS_KEY: {name: {"type": "REG_SZ", "value": data} for name, data in ALLOWED_IDS.items()},
+            TS_POLICY_KEY: {},
+            TS_KEY: {"fDenyTSConnections": {"type": "REG_DWORD", "value": 1}},
         },
         "audit_policy": {AUDIT_GUID: "success_and_failure", "{0cce9216-69ae-11d9-bed3-505054503030}": "success"},
         "security_policy": {"System Access": {"MinimumPasswordLength": 14, "PasswordComplexity": 1},

@@ -191,6 +191,10 @@ class _Planner:
         self.registry[where] = (c.id, entry)
         return True
 
+    def _m_registry_policy(self, c: ResolvedControl, action: str, value: Any) -> bool:
+        """The build writes the policy value, which wins over the local one."""
+        return self._m_registry(c, action, value)
+
     def _m_registry_values(self, c: ResolvedControl, action: str, value: Any) -> bool:
         """The key ends up with exactly these values (the applier removes every other one)."""
         key = str(c.check["key"])

@@ -26,6 +26,9 @@ Compare = Literal[
 # Parameters each check method takes; the collector, the evaluator and the build appliers share this.
 METHOD_PARAMS: dict[str, frozenset[str]] = {
     "registry": frozenset({"key", "name", "type"}),
+    # A setting with a Group Policy value and a local one: the policy value (under `key`, a
+    # SOFTWARE\Policies path) wins where it exists, else `fallback_key` holds the effective value.
+    "registry_policy": frozenset({"key", "fallback_key", "name", "type"}),
     # Every value of one key, {name: data}: lists Windows keeps as numbered values ("1", "2", ...).
     "registry_values": frozenset({"key", "type"}),
     "audit_policy": frozenset({"guid"}),
@@ -49,7 +52,7 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
 }
 # Methods the build can apply; the others are verified only.
 BUILDABLE_METHODS = frozenset({
-    "registry", "registry_values", "audit_policy", "security_policy", "service", "firewall_profile", "firewall_rules",
+    "registry", "registry_policy", "registry_values", "audit_policy", "security_policy", "service", "firewall_profile", "firewall_rules",
     "firewall_management", "defender", "applocker", "local_group", "optional_feature", "nameplate",
 })
 REGISTRY_TYPES = frozenset({"dword", "qword", "string", "expandstring", "multistring", "binary"})
@@ -138,7 +141,7 @@ class Control(_Model):
         missing, extra = METHOD_PARAMS[method] - params, params - METHOD_PARAMS[method]
         if missing or extra:
             raise ValueError(f"check for method {method} takes {sorted(METHOD_PARAMS[method])}, got {sorted(params)}")
-        if method in ("registry", "registry_values") and self.check["type"] not in REGISTRY_TYPES:
+        if method in ("registry", "registry_policy", "registry_values") and self.check["type"] not in REGISTRY_TYPES:
             raise ValueError(f"registry type {self.check['type']!r} unknown")
         if self.build and method not in BUILDABLE_METHODS:
             raise ValueError(f"build: true but method {method} has no build applier")

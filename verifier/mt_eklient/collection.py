@@ -51,7 +51,8 @@ def collection_request(baseline: Baseline, applications: Iterable[dict[str, Any]
         return [tuple(str(c.check[n]) for n in names) for c in controls if c.check.get("method") == method]
 
     # registry_values reads a whole key: name "*" asks the collector for every value under it.
-    registry = [*params("registry", "key", "name"), *((k, "*") for (k,) in params("registry_values", "key")),
+    registry = [*params("registry", "key", "name"), *params("registry_policy", "key", "name"),
+                *params("registry_policy", "fallback_key", "name"), *((k, "*") for (k,) in params("registry_values", "key")),
                 *CLASS_EVIDENCE_REGISTRY]
     services = [s for (s,) in params("service", "name")]
     services += [str(s) for app in applications for s in (app.get("services") or [])]

@@ -420,9 +420,9 @@ def _key_values(facts: FactsIndex, key: str) -> dict[str, Any] | Obs:
     return values
 
 
-def _registry(control: ResolvedControl, ctx: Context) -> Obs:
+def _registry(control: ResolvedControl, ctx: Context, key_param: str = "key") -> Obs:
     check = control.check
-    values = _key_values(ctx.facts, check["key"])
+    values = _key_values(ctx.facts, check[key_param])
     if isinstance(values, Obs):
         return values
     name = "" if check["name"] in ("(default)", "(Default)") else str(check["name"])
@@ -438,6 +438,17 @@ def _registry(control: ResolvedControl, ctx: Context) -> Obs:
     if kind and wanted and str(kind).upper() != wanted:
         notes.append(f"stored as {kind}, the catalog expects {wanted}")
     return Obs(actual=value, notes=notes)
+
+
+def _registry_policy(control: ResolvedControl, ctx: Context) -> Obs:
+    """The effective value: the Group Policy value where it exists, else the local one."""
+    policy = _registry(control, ctx)
+    if policy.error or policy.actual is not None:
+        return policy
+    local = _registry(control, ctx, "fallback_key")
+    if not local.error:
+        local.notes.append(f"no policy value under {control.check['key']}: the local value counts")
+    return local
 
 
 def _registry_values(control: ResolvedControl, ctx: Context) -> Obs:
@@ -893,6 +904,7 @@ def _class_type(label: str | None) -> str | None:
 
 EXTRACTORS: dict[str, Extractor] = {
     "registry": _registry,
+    "registry_policy": _registry_policy,
     "registry_values": _registry_values,
     "audit_policy": _audit_policy,
     "security_policy": _security_policy,

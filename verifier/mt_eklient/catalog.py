@@ -60,6 +60,7 @@ DERIVATIONS = frozenset({
     "firewall_rules", "management_rule", "local_admins", "applocker_rules", "nameplate", "subscription_manager",
     "screen_lock_range",
     "usb_allowed_device_ids",
+    "au_install_day", "au_install_hour",
 })
 
 

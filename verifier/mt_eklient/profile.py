@@ -321,6 +321,16 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         found.append((("whitelisting", "mode"),
                       "enforce with no application rules: no application has a publisher or install path"))
 
+    patching = profile.patching
+    window = patching.maintenance_window
+    if patching.policy == "automatic" and window is None:
+        found.append((("patching", "maintenance_window"), (
+            "required by policy automatic: Automatic Updates installs in this window "
+            "(without one, Windows picks every day at 03:00)")))
+    elif patching.policy == "automatic" and window and window.duration_hours == 1 and not window.start.endswith(":00"):
+        found.append((("patching", "maintenance_window", "start"),
+                      "Automatic Updates installs at a full hour: a one-hour window must start on the hour"))
+
     net = profile.network
     for zone, entries in net.zones.items():
         for index, entry in enumerate(entries):

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from . import __version__, applocker
+from . import __version__, applocker, wuschedule
 from .catalog import Catalog, Control
 from .classification import MtClass
 from .profile import LoadedProfile, Profile
@@ -200,6 +200,8 @@ def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContex
         # 0 would mean "never lock": the idle time must be set and no longer than the profile's.
         "screen_lock_range": lambda: [1, profile.accounts.screen_lock_seconds],
         "usb_allowed_device_ids": lambda: usb_allowed_device_ids(profile),
+        "au_install_day": lambda: wuschedule.install_day(profile.patching.maintenance_window),
+        "au_install_hour": lambda: wuschedule.install_hour(profile.patching.maintenance_window),
     }
     return derivations[name]()
 

@@ -177,3 +177,15 @@ def test_binding_sees_positional_and_pipeline_input(reference: Reference) -> Non
     sets = reference.cmdlets["get-netfirewallportfilter"]["winserver2022-ps"]
     (_, call), = list(Script("t", b"Get-NetFirewallPortFilter -AssociatedNetFirewallRule $r").calls())
     assert bind(call, sets, []) is None
+
+
+def test_lab_defender_emulation_knows_only_documented_preferences() -> None:
+    """The lab's Set-MpPreference refuses what no Microsoft docset documents; what the build sends
+    binds on every supported docset (test_every_cmdlet_call_..., through runtime_keys)."""
+    import json
+
+    from mt_eklient.lab.appliers.defender import KNOWN
+
+    documented = json.loads(reference_file("cmdlets.json").read_text(encoding="utf-8"))["cmdlets"]["Set-MpPreference"]
+    parameters = {p for doc in documented["docsets"].values() for ps in doc["parameter_sets"].values() for p in ps}
+    assert sorted(set(KNOWN.values()) - parameters) == []

@@ -16,11 +16,13 @@ from typing import Any
 
 from . import ApplierError, Outcome, State, take
 
-BOOL = {"DisableRealtimeMonitoring", "DisableBehaviorMonitoring", "DisableIOAVProtection", "DisableOnAccessProtection",
+# Set-MpPreference's switches as Microsoft documents them (DisableOnAccessProtection is only reported
+# by Get-MpPreference: Set-MpPreference has no such parameter).
+BOOL = {"DisableRealtimeMonitoring", "DisableBehaviorMonitoring", "DisableIOAVProtection",
         "DisableScriptScanning", "DisableArchiveScanning", "DisableEmailScanning", "DisableRemovableDriveScanning",
         "DisableScanningNetworkFiles", "DisableBlockAtFirstSeen", "DisableCatchupFullScan", "DisableCatchupQuickScan",
         "DisableIntrusionPreventionSystem", "DisablePrivacyMode", "CheckForSignaturesBeforeRunningScan", "UILockdown",
-        "ScanOnlyIfIdleEnabled", "MeteredConnectionUpdates", "EnableFileHashComputation"}
+        "ScanOnlyIfIdleEnabled", "MeteredConnectionUpdates", "EnableFileHashComputation", "RandomizeScheduleTaskTimes"}
 _DAYS = {"everyday": 0, "sunday": 1, "monday": 2, "tuesday": 3, "wednesday": 4, "thursday": 5, "friday": 6,
          "saturday": 7, "never": 8}
 ENUMS = {

@@ -76,11 +76,11 @@ function Get-MtkSettings($Wanted, $Current) {
         Protocol      = $Wanted.protocol
         Profile       = $Wanted.profiles -join ','
         RemoteAddress = @('Any')
-        Program       = 'Any'
     }
     if ($Wanted.protocol -eq 'any') { $settings.Protocol = 'Any' }
     if ($Wanted.remote_addresses.Count) { $settings.RemoteAddress = $Wanted.remote_addresses }
     if ($Wanted.program) { $settings.Program = $Wanted.program }
+    elseif ($Current) { $settings.Program = 'Any' }
     # Ports exist only for TCP and UDP; an old rule's ports are cleared when the protocol changes.
     $hadPorts = $Current -and ($Current.local_ports.Count -or $Current.remote_ports.Count)
     if ($Wanted.protocol -in @('tcp', 'udp') -or $hadPorts) {

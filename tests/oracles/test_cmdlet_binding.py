@@ -13,7 +13,7 @@ from mt_eklient.lifecycle import editions
 from oracle_paths import REPO, reference_file
 from psbinding import Reference, Script, bind, check_script
 
-SKIP_DIRS = {".venv", ".git", "node_modules", "__pycache__", "lab"}
+SKIP_DIRS = {".venv", ".git", "node_modules", "__pycache__"}
 # Windows client build -> the docset of the Windows Server release on the same code base.
 DOCSET_BY_BUILD = {14393: "winserver2016-ps", 17763: "winserver2019-ps", 19044: "winserver2022-ps",
                    26100: "winserver2025-ps"}
@@ -68,8 +68,9 @@ def reference() -> Reference:
 
 
 def ps1_files() -> list[Path]:
-    return sorted(p for p in REPO.rglob("*.ps1")
-                  if not SKIP_DIRS.intersection(p.relative_to(REPO).parts[:-1]) and p.is_file())
+    """The project's scripts (not the simulated lab's run-time folder ./lab, made by `mtk lab up`)."""
+    return sorted(p for p in REPO.rglob("*.ps1") if p.is_file() and p.relative_to(REPO).parts[0] != "lab"
+                  and not SKIP_DIRS.intersection(p.relative_to(REPO).parts[:-1]))
 
 
 def runtime_keys() -> dict[tuple[str, str], set[str]]:
@@ -79,7 +80,7 @@ def runtime_keys() -> dict[tuple[str, str], set[str]]:
              if c.check.get("method") == "defender" and c.check.get("source") == "preferences" and c.build}
     defender = "roles/mt_antivirus/files/defender.ps1"
     return {(defender, "set"): names - set(DEFENDER_EXCLUSIONS),
-            (defender, "arguments"): names & set(DEFENDER_EXCLUSIONS) | set(DEFENDER_EXCLUSIONS)}
+            (defender, "arguments"): set(DEFENDER_EXCLUSIONS)}
 
 
 def test_the_project_has_scripts_to_check() -> None:

@@ -14,15 +14,7 @@ from datetime import date as Date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .errors import InputError, Problem
 from .lifecycle import editions
@@ -101,20 +93,6 @@ class WhitelistRule(_Model):
     # AppLocker's FileHash Type: SHA256 is the Authenticode hash (Get-AppLockerFileInformation),
     # SHA256Flat the hash of the whole file (Get-FileHash). The two differ for signed binaries.
     hash_type: Literal["SHA256", "SHA256Flat"] | None = None
-
-    @model_validator(mode="after")
-    def _hash(self) -> WhitelistRule:
-        if self.kind != "hash":
-            if self.hash_type is not None:
-                raise ValueError("hash_type: only for kind hash")
-            return self
-        if self.hash_type is None:
-            raise ValueError("hash_type: required for kind hash: SHA256 (the Authenticode hash, as "
-                             "Get-AppLockerFileInformation reports it) or SHA256Flat (the file hash Get-FileHash prints)")
-        if not re.fullmatch(r"0x[0-9A-Fa-f]{64}", self.value):
-            hint = " (prefix 0x)" if re.fullmatch(r"[0-9A-Fa-f]{64}", self.value) else ""
-            raise ValueError(f"value: a {self.hash_type} hash is 0x followed by 64 hex digits{hint}, not {self.value!r}")
-        return self
 
 
 class Whitelisting(_Model):
@@ -315,6 +293,18 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
             found.append((("whitelisting", "mode"),
                           "antivirus is not permitted, so whitelisting must be 'enforce' (compensating control)"))
     wl = profile.whitelisting
+    for index, rule in enumerate(wl.extra_rules):
+        where = ("whitelisting", "extra_rules", index)
+        if rule.kind != "hash":
+            if rule.hash_type is not None:
+                found.append(((*where, "hash_type"), "only for kind hash"))
+        elif rule.hash_type is None:
+            found.append(((*where, "hash_type"), (
+                "required for kind hash: SHA256 (the Authenticode hash, as Get-AppLockerFileInformation "
+                "reports it) or SHA256Flat (the file hash Get-FileHash prints)")))
+        elif not re.fullmatch(r"0x[0-9A-Fa-f]{64}", rule.value):
+            hint = " (prefix 0x)" if re.fullmatch(r"[0-9A-Fa-f]{64}", rule.value) else ""
+            found.append(((*where, "value"), f"a {rule.hash_type} hash is 0x followed by 64 hex digits{hint}"))
     if wl.mode == "enforce" and not wl.extra_rules and not any(
         app.publisher or app.install_paths for app in profile.applications
     ):

@@ -163,12 +163,10 @@ def _columns(header: tuple[Any, ...], id_col: int) -> tuple[int, int, int | None
     labels = {c: re.sub(r"\s+", " ", str(v)).strip().lower() for c, v in enumerate(header)
               if c > id_col and v is not None and str(v).strip()}
     question = next((c for c, label in labels.items() if label.startswith("question")), id_col + 1)
-    note = next((c for c, label in labels.items() if c > question and "note" in label), None)
     answer = next((c for c, label in labels.items()
-                   if c > question and ("answer" in label or label.startswith("yes"))), None)
-    if answer is None:
-        answer = question + 1
-    return question, answer, note if note != answer else None
+                   if c > question and ("answer" in label or label.startswith("yes"))), question + 1)
+    note = next((c for c, label in labels.items() if c > question and c != answer and "note" in label), None)
+    return question, answer, note
 
 
 def _notes_area(rows_by_sheet: list[list[tuple[Any, ...]]]) -> dict[int, str]:

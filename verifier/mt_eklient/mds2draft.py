@@ -87,11 +87,12 @@ def _apply(rule: Rule, book: Workbook, findings: list[Finding]) -> Leaf | None:
                 return None
             value = row.value
             if isinstance(value, PathsFromNotes):
-                paths = _paths_in(book, rule.questions)
+                paths, cited = _paths_in(book, rule.questions)
                 value = paths or [Fill(value.hint)]
                 if paths:
-                    findings.append(Finding("attention", f"{rule.field}: paths taken from the notes of "
-                                            f"{', '.join(rule.questions)}: check them against the IfU", used))
+                    source += f"; paths from the note of {', '.join(cited)}"
+                    findings.append(Finding("attention", f"{rule.field}: paths taken from the note of "
+                                            f"{', '.join(cited)}: check them against the IfU", tuple(cited)))
             return Leaf(value, source, notes)
     if rule.field is None or not rule.hint:
         return None
@@ -101,15 +102,19 @@ def _apply(rule: Rule, book: Workbook, findings: list[Finding]) -> Leaf | None:
     return Leaf(Fill(f"{rule.hint}; MDS2: {cited}"), None, notes)
 
 
-def _paths_in(book: Workbook, questions: tuple[str, ...]) -> list[str]:
+def _paths_in(book: Workbook, questions: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Windows paths quoted in the questions' notes, and the questions they came from."""
     paths: list[str] = []
+    cited: list[str] = []
     for q in questions:
         for note in book.questions[q].notes if q in book.questions else ():
             for match in _WINDOWS_PATH.findall(note):
-                path = re.split(r"\s+(?:and|or|och|og)\s+", match)[0].rstrip(" .)")
-                if path not in paths:
-                    paths.append(path)
-    return paths
+                for path in re.split(r"\s+(?:and|or|och|og)\s+", match):
+                    path = re.split(r"\s+(?:from|for)\s", path)[0].rstrip(" .)")
+                    if _WINDOWS_PATH.fullmatch(path) and path not in paths:
+                        paths.append(path)
+                        cited += [q] if q not in cited else []
+    return paths, cited
 
 
 def _set(tree: dict[str, Any], dotted: str, leaf: Leaf) -> None:

@@ -30,11 +30,12 @@ _HEADER = re.compile(r"^question\s*id\b", re.IGNORECASE)
 _NOTE_ROW = re.compile(r"^note\s*#?\s*(\d+)\s*[:.)-]?\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _NOTE_REF = re.compile(r"notes?\s*#?\s*((?:\d+\s*(?:,|&|and|/)?\s*)+)", re.IGNORECASE)
 _NO_NOTE = re.compile(r"^[\s_\-–—]*$")
-_ANSWER = re.compile(
-    r"^(?P<word>yes|y|no|n|n/a|na|n\.a\.?|not applicable|see notes?)"
-    r"(?P<rest>(?:[\s,;:.()\-–]*(?:see\s+)?notes?\s*#?\s*[\d,\s&/and]*)?)[\s.)]*$", re.IGNORECASE)
+_ANSWER_WORD = re.compile(r"^(not applicable|see notes?|n/a|n\.a\.?|na|yes|no|y|n)(?=$|[\s,;:.()\-–])",
+                          re.IGNORECASE)
+_ANSWER_REST = re.compile(r"^[\s,;:.()\-–]*(?:(?:see\s+)?notes?\s*#?\s*)?(\d+(?:\s*(?:,|&|and|/)\s*\d+)*)?[\s.)]*$",
+                          re.IGNORECASE)
 _WORDS: dict[str, Answer] = {"yes": "Yes", "y": "Yes", "no": "No", "n": "No", "n/a": "N/A", "na": "N/A",
-                             "n.a": "N/A", "n.a.": "N/A", "not applicable": "N/A",
+                             "n.a": "N/A", "not applicable": "N/A",
                              "see note": "See Note", "see notes": "See Note"}
 # An OOXML file encrypted with a password is an OLE compound file with an EncryptionInfo stream.
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -87,14 +88,14 @@ class Workbook:
 def normalise_answer(value: str) -> tuple[Answer, tuple[int, ...]] | None:
     """`' YES, see note 4'` -> ("Yes", (4,)); None when the text is no MDS2 answer."""
     text = re.sub(r"\s+", " ", value).strip()
-    match = _ANSWER.match(text)
-    if not match:
+    word = _ANSWER_WORD.match(text)
+    rest = _ANSWER_REST.match(text[word.end():]) if word else None
+    if not word or not rest:
         return None
-    word = match.group("word").lower().rstrip(".")
-    answer = _WORDS.get(word) or _WORDS.get(word + ".")
-    if answer is None:
-        return None
-    return answer, _note_numbers(match.group("rest"))
+    answer = _WORDS[word.group(1).lower().rstrip(".")]
+    if rest.group(1) and answer != "See Note" and not re.search(r"note", rest.group(0), re.IGNORECASE):
+        return None  # "Yes 3": a number without "note" is no note reference
+    return answer, tuple(int(n) for n in re.findall(r"\d+", rest.group(1) or ""))
 
 
 def _note_numbers(text: str) -> tuple[int, ...]:

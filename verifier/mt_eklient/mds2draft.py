@@ -82,7 +82,7 @@ def _apply(rule: Rule, book: Workbook, findings: list[Finding]) -> Leaf | None:
             source = "MDS2 " + ", ".join(book.describe(q) for q in used)
             notes = tuple(f"{q} {n}" for q in used for n in book.questions[q].notes) if used else ()
             if row.finding:
-                findings.append(Finding("attention", row.finding, used))
+                findings.append(Finding("attention", row.finding + "".join(f" ({n})" for n in notes), used))
             if row.value is OMIT:
                 return None
             value = row.value

@@ -235,13 +235,14 @@ def _order(tree: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------- YAML with comments
 
-def _scalar(value: Any) -> str:
+def flow_yaml(value: Any) -> str:
+    """One value as single-line YAML (placeholders as their TO FILL IN text)."""
     if isinstance(value, Fill):
         return _quoted(f"{PLACEHOLDER}: {value.hint}")
     if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        return "[" + ", ".join(flow_yaml(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {flow_yaml(v)}" for k, v in value.items()) + "}"
     if value == "":
         return '""'
     text = yaml.safe_dump(value, default_flow_style=True, width=10_000, allow_unicode=True).strip()
@@ -271,18 +272,18 @@ def _emit(node: dict[str, Any], indent: int = 0) -> list[str]:
             for item in child:
                 if isinstance(item, Leaf):
                     lines += _comment_lines(pad + "  ", item.notes)
-                    lines.append(f"{pad}  - {_scalar(item.value)}" + (f"  # {item.source}" if item.source else ""))
+                    lines.append(f"{pad}  - {flow_yaml(item.value)}" + (f"  # {item.source}" if item.source else ""))
                 else:
                     body = _emit(item, indent + 4)
                     lines.append(f"{pad}  - {body[0].lstrip()}")
                     lines += body[1:]
         else:
             lines += _comment_lines(pad, child.notes)
-            line = f"{pad}{key}: {_scalar(child.value)}"
+            line = f"{pad}{key}: {flow_yaml(child.value)}"
             comment = f"  # {child.source}" if child.source else ""
             if isinstance(child.value, list) and len(line) > 100:
                 lines.append(f"{pad}{key}:{comment}")
-                lines += [f"{pad}  - {_scalar(item)}" for item in child.value]
+                lines += [f"{pad}  - {flow_yaml(item)}" for item in child.value]
             else:
                 lines.append(line + comment)
     return lines

@@ -17,7 +17,7 @@ from ..classification import MtClass
 from ..drafts import FillIn, is_placeholder
 from ..errors import InputError
 from ..mds2 import read_mds2
-from ..mds2draft import Draft, Finding, draft_profile, render
+from ..mds2draft import Draft, Finding, draft_profile, flow_yaml, render
 from ..mds2rules import CLASS_RULE, RULES
 from ..profile import parse_profile
 from ..yamlsource import YamlDocument, format_path, load_yaml, parse_yaml
@@ -194,13 +194,30 @@ def _side(path: Path) -> tuple[Fields, bool]:
     if _is_workbook(path):
         data, sources = draft_profile(read_mds2(path)).plain()
         _flatten(data, (), flat)
-        return {format_path(p): (v, _source_of(p, sources)) for p, v in flat.items()
-                if format_path(p).startswith(_MDS2_FIELDS)}, True
+        return {format_path(p): (v, _source_of(p, sources)) for p, v in flat.items()}, True
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
         raise InputError([doc.problem((), "a profile is a mapping of keys, not a " + type(doc.data).__name__)])
-    _flatten(doc.data, (), flat)
+    try:
+        # with the defaults a profile leaves out, so `kiosk: {enabled: false}` equals no kiosk
+        data = _with_placeholders(parse_profile(doc)[0].model_dump(), doc.data)
+    except InputError:
+        data = doc.data  # a draft with required fields still to fill in: compare what it says
+    _flatten(data, (), flat)
     return {format_path(p): (v, _comment_source(doc, p)) for p, v in flat.items()}, False
+
+
+def _with_placeholders(dump: Any, raw: Any) -> Any:
+    """The validated data with the raw placeholders put back (validation drops them)."""
+    if isinstance(raw, dict) and isinstance(dump, dict):
+        for key, value in raw.items():
+            dump[key] = value if is_placeholder(value) else _with_placeholders(dump.get(key), value)
+        return dump
+    if isinstance(raw, list) and isinstance(dump, list):
+        if any(is_placeholder(v) for v in raw) or len(raw) != len(dump):
+            return raw
+        return [_with_placeholders(d, r) for d, r in zip(dump, raw, strict=True)]
+    return dump
 
 
 def _comment_source(doc: YamlDocument, path: tuple[str | int, ...]) -> str | None:
@@ -213,6 +230,8 @@ def _comment_source(doc: YamlDocument, path: tuple[str | int, ...]) -> str | Non
 
 
 def _shown(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
     return "(to fill in)" if is_placeholder(value) else value
 
 
@@ -220,13 +239,17 @@ def _diff(args: argparse.Namespace) -> int:
     old, old_book = _side(args.old)
     new, new_book = _side(args.new)
     keys = list(dict.fromkeys([*old, *new]))
-    if old_book != new_book:
-        keys = [k for k in keys if k in (old if old_book else new)]
+    if old_book or new_book:
+        keys = [k for k in keys if k.startswith(_MDS2_FIELDS)]
     changes = []
     for key in keys:
         before, after = old.get(key, (None, None)), new.get(key, (None, None))
         if _shown(before[0]) == _shown(after[0]):
             continue
+        if old_book != new_book:
+            (_, source), (mds2_value, _) = (after, before) if old_book else (before, after)
+            if not (source or "").startswith("MDS2") and _undecided(mds2_value):
+                continue  # filled in from the IfU where the MDS2 has no answer: not a change of the MDS2
         changes.append({"field": key, "old": _shown(before[0]), "new": _shown(after[0]),
                         "old_source": before[1], "new_source": after[1]})
     if args.json:
@@ -246,7 +269,10 @@ def _diff(args: argparse.Namespace) -> int:
     return 1
 
 
+def _undecided(value: Any) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return value is None or all(is_placeholder(v) for v in items)
+
+
 def _text(value: Any) -> str:
-    if value is None:
-        return "(absent)"
-    return json.dumps(value, default=str) if not isinstance(value, str) else value
+    return "(absent)" if value is None else flow_yaml(value)

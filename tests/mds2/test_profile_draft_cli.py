@@ -196,6 +196,18 @@ def test_diff_profile_against_a_new_mds2_revision(tmp_path, capsys):
     assert code == 0 and "no differences" in stdout
 
 
+def test_diff_filled_in_profile_against_its_workbook_is_quiet(tmp_path, capsys):
+    """Fields filled in from the IfU where the MDS2 has no answer, and defaults left out, are no change."""
+    book = wm_like(tmp_path / "rev-a.xlsx")
+    out = tmp_path / "infuview-5.yml"
+    run(capsys, "profile", "draft", "--mds2", str(book), "--class", "WM1", "--out", str(out))
+    data = yaml.safe_load(_filled_in(out, approve=True).read_text())
+    del data["accounts"]["kiosk"]                          # the default: no kiosk
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, stdout, _ = run(capsys, "profile", "diff", str(out), str(book))
+    assert code == 0, stdout
+
+
 def test_diff_two_profiles_json(tmp_path, capsys, sonora, write_profile):
     old = write_profile(sonora, "old.yml")
     sonora["patching"]["defer_days"] = 14

@@ -143,12 +143,11 @@ def _open(path: Path) -> Any:
         raise InputError.single(str(path), f"corrupt xlsx workbook: {type(err).__name__}: {err}") from None
 
 
-def _rows(sheet: Any) -> list[tuple[Any, ...]]:
+def _rows(sheet: Any, source: str) -> list[tuple[Any, ...]]:
     try:
         return [tuple(row) for row in sheet.iter_rows(max_col=_SCAN_COLUMNS, values_only=True)]
     except Exception as err:  # noqa: BLE001 - a damaged sheet part
-        raise InputError.single(str(sheet.parent.path if hasattr(sheet.parent, "path") else sheet.title),
-                                f"corrupt sheet {sheet.title!r}: {err}") from None
+        raise InputError.single(source, f"corrupt sheet {sheet.title!r}: {type(err).__name__}: {err}") from None
 
 
 def _header(rows: list[tuple[Any, ...]]) -> tuple[int, int] | None:
@@ -200,7 +199,7 @@ def read_mds2(path: str | Path) -> Workbook:
     book = _open(path)
     try:
         sheets = [s for s in book.worksheets if hasattr(s, "iter_rows")]
-        all_rows = [_rows(s) for s in sheets]
+        all_rows = [_rows(s, str(path)) for s in sheets]
     finally:
         book.close()
     source = str(path)

@@ -116,6 +116,17 @@ def test_corrupt_xlsx(tmp_path):
     assert "corrupt xlsx workbook" in refused(hollow)
 
 
+def test_damaged_sheet_inside_a_valid_package(tmp_path):
+    good = wm_like(tmp_path / "good.xlsx")
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, b"<worksheet><sheetData><row" if item.filename.endswith("sheet1.xml") else data)
+    line = refused(damaged)
+    assert line.startswith(str(damaged)) and "corrupt" in line
+
+
 def test_password_protected_workbook(tmp_path):
     from msoffcrypto.format.ooxml import OOXMLFile
 

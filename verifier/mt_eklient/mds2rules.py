@@ -177,9 +177,10 @@ RULES: tuple[Rule, ...] = (
     Rule(None, ("AUTH-1.3",),
          (Row(("Yes",), finding="special groups, OUs or group policies are required (AUTH-1.3 = Yes): see the "
               "manufacturer's note"),)),
-    Rule("removable_media.policy", ("CONN-1.2.3",),
-         (Row(("Yes",), "allow_listed"), Row(("No",), "block")),
-         "block, allow or allow_listed (CONN-1.2.3)"),
+    Rule("removable_media.policy", ("CONN-1.2.3", "CONN-1.2.2"),
+         (Row(("Yes", ANY), "allow_listed"), Row(("No", ANY), "block"),
+          Row((frozenset({"N/A", None}), "No"), "block")),   # no USB ports: nothing to allow
+         "block, allow or allow_listed (CONN-1.2.3, CONN-1.2.2)"),
     Rule("removable_media.allowed_device_ids", ("CONN-1.2.3",),
          (Row(("Yes",), [Fill("device instance ids of the removable media the application needs")]),
           Row((ANY,))),),

@@ -63,11 +63,15 @@ class Draft:
         sources: dict[tuple[str | int, ...], str] = {}
         return to_plain(self.tree, (), sources), sources
 
-    def counts(self) -> tuple[int, int]:
-        """(fields derived from the MDS2, fields to fill in)."""
+    def derived(self) -> dict[tuple[str | int, ...], str]:
+        """The fields with a value from the MDS2, and their source."""
         data, sources = self.plain()
         holes = split_placeholders(data)[1]
-        return sum(1 for p, s in sources.items() if s.startswith("MDS2") and p not in holes), len(holes)
+        return {p: s for p, s in sources.items() if s.startswith("MDS2") and p not in holes}
+
+    def placeholders(self) -> dict[tuple[str | int, ...], str]:
+        """The fields to fill in, and their hint."""
+        return split_placeholders(self.plain()[0])[1]
 
 
 def slug(text: str) -> str:

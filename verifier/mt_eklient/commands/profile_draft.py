@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="the class and group, e.g. WM1 (default: the type the MDS2 points to, group to fill in)")
     draft.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     draft.add_argument("--json", action="store_true",
-                       help="print a JSON summary (findings, placeholders, derived fields; the YAML without --out)")
+                       help="print a JSON summary (derived fields with their source, fields to fill in, findings; "
+                       "the YAML too without --out)")
     draft.set_defaults(handler=_draft)
 
     diff = sub.add_parser(
@@ -91,12 +92,14 @@ def _draft(args: argparse.Namespace) -> int:
     _self_check(draft, text)
     if out is not None:
         _write(out, text, args.force)
-    derived, todo = draft.counts()
+    derived, todo = draft.derived(), draft.placeholders()
     summary = {
         "workbook": {"file": str(args.mds2), "sha256": book.sha256, "sheet": book.sheet,
                      "questions": len(book.questions), "warnings": list(book.warnings)},
         "profile_id": draft.profile_id, "out": str(out) if out else None,
-        "class_candidate": draft.class_candidate, "derived_fields": derived, "to_fill_in": todo,
+        "class_candidate": draft.class_candidate,
+        "derived": [{"field": format_path(p), "source": source} for p, source in derived.items()],
+        "to_fill_in": [{"field": format_path(p), "hint": hint} for p, hint in todo.items()],
         "findings": [{"kind": f.kind, "message": f.message, "questions": list(f.questions)} for f in draft.findings],
     }
     if args.json:
@@ -109,8 +112,8 @@ def _draft(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
     where = f"wrote {out}" if out else "draft above"
-    print(f"{where}: profile {draft.profile_id} from {book.name} ({len(book.questions)} questions): {derived} "
-          f"field(s) from the MDS2, {todo} to fill in, {len(draft.findings)} finding(s)", file=report)
+    print(f"{where}: profile {draft.profile_id} from {book.name} ({len(book.questions)} questions): {len(derived)} "
+          f"field(s) from the MDS2, {len(todo)} to fill in, {len(draft.findings)} finding(s)", file=report)
     if draft.class_candidate == "not-windows":
         print("NOT A WINDOWS CLIENT PROFILE: the MDS2 describes a device without an operating system the "
               "hospital manages (DOC-11, CSUP-2)", file=report)

@@ -40,7 +40,9 @@ _WORDS: dict[str, Answer] = {"yes": "Yes", "y": "Yes", "no": "No", "n": "No", "n
 # An OOXML file encrypted with a password is an OLE compound file with an EncryptionInfo stream.
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+# The form has about 350 rows in 4-8 columns; the bounds keep a hostile or bloated sheet cheap.
 _SCAN_COLUMNS = 40
+_SCAN_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ def _open(path: Path) -> Any:
 
 def _rows(sheet: Any, source: str) -> list[tuple[Any, ...]]:
     try:
-        return [tuple(row) for row in sheet.iter_rows(max_col=_SCAN_COLUMNS, values_only=True)]
+        return [tuple(row) for row in sheet.iter_rows(max_row=_SCAN_ROWS, max_col=_SCAN_COLUMNS,
+                                                         values_only=True)]
     except Exception as err:  # noqa: BLE001 - a damaged sheet part
         raise InputError.single(source, f"corrupt sheet {sheet.title!r}: {type(err).__name__}: {err}") from None
 

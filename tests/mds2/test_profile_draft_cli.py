@@ -230,3 +230,16 @@ def test_diff_bad_input(tmp_path, capsys):
 def test_drafts_are_never_in_the_shipped_profiles():
     for path in (REPO / "profiles").glob("*.yml"):
         assert not load_checked_profile(path).draft, path
+
+
+def test_a_scan_may_use_a_draft_and_its_reports_say_so(tmp_path, capsys, sonora, write_profile):
+    del sonora["governance"]["approved_by"], sonora["governance"]["approved_date"]
+    profile = write_profile(sonora, "sonora-review-4.yml")
+    facts = REPO / "tests" / "data" / "facts" / "wm1-sample.json"
+    report = tmp_path / "report.json"
+    code, stdout, stderr = run(capsys, "verify", str(facts), "--profile", str(profile), "--class", "WM1",
+                               "--json", str(report))
+    assert code in (0, 1), stderr                      # evaluated, not refused
+    assert "profile sonora-review-4 is a DRAFT" in stdout
+    [host] = json.loads(report.read_text())["hosts"]
+    assert any("DRAFT" in note for note in host["notes"])

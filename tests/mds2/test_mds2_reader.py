@@ -54,6 +54,7 @@ def test_nema_example_is_read_from_shared():
     {"notes_sheet": True},                                    # notes on a sheet of their own
     {"question_text": "Question for {qid}? / Fråga för {qid}?", "header": "Question ID / Fråge-ID"},
     {"sheet": "Formulär"},
+    {"header": "Fråge-ID\nQuestion ID"},                        # the header in two languages
 ])
 def test_layout_variants_read_the_same(tmp_path, layout):
     book = read_mds2(wm_like(tmp_path / "variant.xlsx", **layout))

@@ -156,7 +156,8 @@ def _rows(sheet: Any, source: str) -> list[tuple[Any, ...]]:
 def _header(rows: list[tuple[Any, ...]]) -> tuple[int, int] | None:
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            if isinstance(value, str) and _HEADER.match(value.strip()):
+            # "Question ID", or one of its translations: "Fråge-ID / Question ID", "Fråge-ID\nQuestion ID"
+            if isinstance(value, str) and any(_HEADER.match(part.strip()) for part in re.split(r"[/\n|]", value)):
                 return r, c
     return None
 

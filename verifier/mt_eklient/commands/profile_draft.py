@@ -207,7 +207,8 @@ def _side(path: Path) -> tuple[Fields, bool]:
     except InputError:
         data = doc.data  # a draft with required fields still to fill in: compare what it says
     _flatten(data, (), flat)
-    return {format_path(p): (v, _comment_source(doc, p)) for p, v in flat.items()}, False
+    lines = Path(doc.source).read_text(encoding="utf-8").splitlines()
+    return {format_path(p): (v, _comment_source(doc, lines, p)) for p, v in flat.items()}, False
 
 
 def _with_placeholders(dump: Any, raw: Any) -> Any:
@@ -223,11 +224,11 @@ def _with_placeholders(dump: Any, raw: Any) -> Any:
     return dump
 
 
-def _comment_source(doc: YamlDocument, path: tuple[str | int, ...]) -> str | None:
+def _comment_source(doc: YamlDocument, lines: list[str], path: tuple[str | int, ...]) -> str | None:
+    """The `# MDS2 ...` comment on the field's line."""
     line = doc.lines.get(path)
     if line is None:
         return None
-    lines = Path(doc.source).read_text(encoding="utf-8").splitlines()
     found = _PROVENANCE.search(lines[line - 1]) if line <= len(lines) else None
     return found.group(1).strip() if found else None
 

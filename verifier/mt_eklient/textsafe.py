@@ -1,0 +1,38 @@
+"""Host-supplied text made safe for terminals, progress lines, HTML and XML.
+
+Program names, rule names, computer names and error messages come from the machines being verified;
+a hostile or broken host can put escape sequences (clear the screen, recolour, retitle the terminal),
+newlines (forge a `[2/3] host ok` progress line) or bidirectional overrides (show text in another
+order than it is stored) into them. Every text output shows such characters as visible escapes
+(`\\x1b`, `\\n`, `\\u202e`); the JSON report keeps the original string, which json.dumps escapes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 and C1 controls (tab and newline included: every field we print is one line), DEL, the line and
+# paragraph separators and the bidirectional embedding/override/isolate characters, lone surrogates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every control, bidi override and lone surrogate shown as a visible escape."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def printable_deep(value: Any) -> Any:
+    """Copy of a JSON-like value with every string (keys too) made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_deep(k): printable_deep(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_deep(v) for v in value]
+    return value

@@ -323,9 +323,7 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         if not av.compensating_controls and profile.classification.type == "WM":
             found.append((("antivirus", "compensating_controls"),
                           "antivirus is not permitted: name the compensating controls"))
-        if profile.whitelisting.mode != "enforce" and profile.classification.type == "WM":
-            found.append((("whitelisting", "mode"),
-                          "antivirus is not permitted, so whitelisting must be 'enforce' (compensating control)"))
+        # Enforced whitelisting without antivirus is the safety floor's rule (catalog/floor.yml).
     wl = profile.whitelisting
     if wl.mode == "enforce" and not wl.extra_rules and not any(
         app.publisher or app.install_paths for app in profile.applications

@@ -189,7 +189,7 @@ def test_an_exception_reaches_every_report(sonora, tmp_path, write_profile):
     profile_dir = tmp_path / "profiles"
     profile_dir.mkdir()
     write_profile(_image_drive(sonora, EXCEPTION), name="profiles/sonora-review-4.yml")
-    loaded, baseline = resolve_host("wm1-img-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4"}, TODAY,
+    _, baseline = resolve_host("wm1-img-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4"}, TODAY,
                                     profiles_dir=profile_dir)
     facts = json.loads((Path(__file__).parent / "data" / "facts" / "wm1-sample.json").read_text())
     scan = run_evaluation([HostInput("wm1-img-01", baseline=baseline, facts=facts),

@@ -150,7 +150,7 @@ def test_lone_surrogate_in_facts_does_not_break_any_report(tmp_path):
     doc["programs"][0]["name"] = "Acme \ud800 Workstation"
     doc["host"]["computer_name"] = "WM1-SONO-01\udfff"
     text = json.dumps(doc)  # ensure_ascii: the surrogates travel as \\ud800 escapes, as a host would send them
-    code, out, err, report = _verify(tmp_path, text)
+    code, _, err, _ = _verify(tmp_path, text)
     assert code in (0, 1), err
     assert "Traceback" not in err
     for name in ("r.json", "r.html", "r.xml"):
@@ -161,7 +161,7 @@ def test_escape_sequences_from_the_host_never_reach_the_terminal(tmp_path):
     doc = sample()
     doc["host"]["computer_name"] = "WM1\x1b[2J\x1b[H[2/3] wm1-forged ok"
     doc["errors"] = [{"section": "programs", "message": "boom\r\n[3/3] wm1-fake ok\x07"}]
-    code, out, err, report = _verify(tmp_path, json.dumps(doc))
+    _, out, err, _ = _verify(tmp_path, json.dumps(doc))
     assert ESC not in out + err and "\x07" not in out and "\r" not in out
     assert "\\x1b[2j" in out.lower()  # shown, visibly
     assert not any(line.startswith("[3/3]") for line in out.splitlines())

@@ -362,7 +362,8 @@ def outcome_from_event(event: dict[str, Any], timeout: int, redactor: Redactor) 
     duration = event.get("duration")
     if status == "ok":
         try:
-            return Collected(host, "ok", facts=facts_from_result(host, result), duration=duration)
+            # Facts-derived text (collector errors, program names) reaches every report: redact it too.
+            return Collected(host, "ok", facts=redactor.deep(facts_from_result(host, result)), duration=duration)
         except BadFacts as err:
             return Collected(host, "error", reason=redactor(str(err)), duration=duration)
     host_status, reason = classify_failure(str(status), result, timeout)

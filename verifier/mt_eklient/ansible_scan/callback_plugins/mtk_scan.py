@@ -167,7 +167,7 @@ class CallbackModule(CallbackBase):
                 continue
             try:
                 value = templar.template(variables[name])
-            except Exception:  # noqa: BLE001 - an unresolvable variable is not used for the connection
+            except Exception:  # noqa: BLE001, S112 - an unresolvable variable is not used for the connection
                 continue
             for text in _walk_strings(value):
                 if len(text) >= MIN_SECRET_LENGTH:

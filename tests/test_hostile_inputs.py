@@ -230,3 +230,47 @@ def test_reports_and_history_are_not_world_readable(tmp_path):
     os.chmod(tmp_path / "h.sqlite", 0o644)
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, check=False)
     assert stat.S_IMODE(os.stat(tmp_path / "h.sqlite").st_mode) == 0o600
+
+
+# ------------------------------------------------------------------------------------------------
+# Secrets on the host: presence only
+
+
+def test_winlogon_default_password_is_collected_as_presence_only():
+    """The lab answers a request as the collector does: a clear-text DefaultPassword on the host
+    is reported as present, its data never enters the facts document or any report."""
+    from datetime import date
+
+    from mt_eklient.collection import collection_request
+    from mt_eklient.lab.facts import facts_from_state
+    from mt_eklient.lab.fresh import HostSpec, fresh_state
+    from mt_eklient.lab.registry import Registry
+    from mt_eklient.reports.json_report import render_json
+    from mt_eklient.scanresult import HostInput, run_evaluation
+
+    today = date(2026, 11, 25)
+    winlogon = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon"
+    canary = "CANARY-autologon-81c4e2"
+    state = fresh_state(HostSpec(name="wm1-sono-01", edition="win10-ltsc-2021"), today=today)
+    Registry(state["registry"]).set(winlogon, "DefaultPassword", "REG_SZ", canary)
+    _, baseline = resolve_host("wm1-sono-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4"}, today)
+    request = collection_request(baseline)
+    assert [winlogon, "DefaultPassword", "presence"] in request["registry"]
+    facts = facts_from_state(state, request)
+    assert facts["registry"][winlogon]["DefaultPassword"] == {"type": "REG_SZ", "present": True}
+    facts_module.validate_facts(facts, "lab")
+    assert canary not in json.dumps(facts)
+    report = run_evaluation([HostInput("wm1-sono-01", baseline=baseline, facts=facts)], today=today).to_report()
+    [control] = [c for c in report["hosts"][0]["controls"] if c["id"] == "ACC-AUTOLOGON-NO-CLEARTEXT"]
+    assert control["status"] == "fail" and canary not in render_json(report)
+
+
+def test_secret_registry_values_are_checked_for_presence_only():
+    """A catalog control that reads a secret-named registry value must only ask whether it exists."""
+    from mt_eklient.catalog import load_catalog
+    from mt_eklient.evaluate import SECRET_NAME
+
+    secret = [c for c in load_catalog().controls
+              if c.method == "registry" and SECRET_NAME.search(str(c.check["name"]))]
+    assert secret, "the catalog checks DefaultPassword"
+    assert all(c.compare in ("absent", "present") for c in secret), [c.id for c in secret]

@@ -38,6 +38,8 @@ HOST_STATUSES = ("ok", "unreachable", "error")
 # and PasswordComplexity stay visible.
 SECRET_NAME = re.compile(r"(password|passwd|passphrase|pwd|secret|token|private.?key|api.?key)$", re.IGNORECASE)
 REDACTED = "<redacted>"
+# A registry value the collector reported as present without reading its data (a secret).
+PRESENT_NOT_READ = "<present; value not collected>"
 # The longest message taken from a facts document into a report.
 MAX_MESSAGE = 300
 # Facts older than this get a note: the report describes the machine as it was then.
@@ -424,6 +426,8 @@ def _registry(control: ResolvedControl, ctx: Context) -> Obs:
     entry = values.get(name.casefold())
     if entry is None:
         return Obs(actual=None)  # the value does not exist: not set
+    if isinstance(entry, dict) and entry.get("present") is True and "value" not in entry:
+        return Obs(actual=PRESENT_NOT_READ)  # collected as presence only (collection.py)
     if isinstance(entry, dict) and "value" in entry:
         value, kind = entry.get("value"), entry.get("type")
     else:

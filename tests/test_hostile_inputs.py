@@ -274,3 +274,74 @@ def test_secret_registry_values_are_checked_for_presence_only():
               if c.method == "registry" and SECRET_NAME.search(str(c.check["name"]))]
     assert secret, "the catalog checks DefaultPassword"
     assert all(c.compare in ("absent", "present") for c in secret), [c.id for c in secret]
+
+
+# ------------------------------------------------------------------------------------------------
+# Fuzzing: no input makes `mtk profile validate`, `mtk profile show` or `mtk verify` raise
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+def _replace(document, path, new):
+    if not path:
+        return new
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = new
+    return document
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), value=json_values)
+def test_no_profile_makes_mtk_crash(tmp_path, data, value):
+    import copy
+
+    import yaml
+
+    base = yaml.safe_load(PROFILE.read_text(encoding="utf-8"))
+    path = data.draw(st.sampled_from(list(_paths(base))))
+    profile = _replace(copy.deepcopy(base), path, value)
+    target = tmp_path / "fuzz.yml"
+    target.write_text(yaml.safe_dump(profile, allow_unicode=True), encoding="utf-8")
+    code, _, err = run("profile", "validate", str(target))
+    assert code in (0, 2) and "Traceback" not in err
+    if code == 0:
+        assert run("profile", "show", str(target))[0] == 0
+        assert run("verify", str(SAMPLE_FACTS), "--profile", str(target), "--no-history")[0] in (0, 1, 3)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), value=json_values)
+def test_no_facts_document_makes_mtk_verify_crash(tmp_path, data, value):
+    facts = sample()
+    path = data.draw(st.sampled_from(list(_paths(facts))))
+    target = tmp_path / "facts.json"
+    target.write_text(json.dumps(_replace(facts, path, value)), encoding="utf-8")
+    code, _, err = run("verify", str(target), "--profile", str(PROFILE), "--no-history",
+                       "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"))
+    assert code in (0, 1, 2, 3) and "Traceback" not in err
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300))
+def test_no_bytes_make_mtk_crash(tmp_path, raw):
+    for name, argv in (("p.yml", ("profile", "validate")), ("f.json", ("verify",))):
+        target = tmp_path / name
+        target.write_bytes(raw)
+        args = [*argv, str(target)] + (["--profile", str(PROFILE), "--no-history"] if argv == ("verify",) else [])
+        code, _, err = run(*args)
+        assert code in (2, 3) and "Traceback" not in err

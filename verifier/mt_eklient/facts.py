@@ -22,6 +22,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from mt_eklient.errors import InputError, Problem
+from mt_eklient.textsafe import well_formed
 
 FACTS_SCHEMA_PATH = Path(__file__).parent / "schemas" / "facts.schema.json"
 
@@ -29,7 +30,6 @@ FACTS_SCHEMA_PATH = Path(__file__).parent / "schemas" / "facts.schema.json"
 # deepest schema path (firewall.rules[].remote_addresses[]) is 5 levels.
 MAX_FACTS_BYTES = 16 * 1024 * 1024
 MAX_FACTS_DEPTH = 32
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
 
@@ -70,10 +70,6 @@ class FactsRefused(InputError):
     """The document is over a limit or cannot be parsed at all: one host error, not a schema problem."""
 
 
-def _clean(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
-
-
 def bound_facts(doc: Any, source: str) -> Any:
     """Check the depth limit without recursion and replace lone surrogates in place; returns `doc`."""
     stack: list[tuple[Any, int]] = [(doc, 1)]
@@ -82,7 +78,7 @@ def bound_facts(doc: Any, source: str) -> Any:
         if depth > MAX_FACTS_DEPTH:
             raise FactsRefused.single(source, f"facts nested deeper than {MAX_FACTS_DEPTH} levels (refused)")
         if isinstance(node, dict):
-            items = [(_clean(k) if isinstance(k, str) else k, _clean(v) if isinstance(v, str) else v)
+            items = [(well_formed(k) if isinstance(k, str) else k, well_formed(v) if isinstance(v, str) else v)
                      for k, v in node.items()]
             node.clear()
             node.update(items)
@@ -90,7 +86,7 @@ def bound_facts(doc: Any, source: str) -> Any:
         elif isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, str):
-                    node[index] = _clean(item)
+                    node[index] = well_formed(item)
                 elif isinstance(item, dict | list):
                     stack.append((item, depth + 1))
     return doc

@@ -32,6 +32,25 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """`text` with lone UTF-16 surrogates (which no UTF-8 file can hold) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def well_formed_deep(value: Any) -> Any:
+    """Copy of a JSON-like value with every string (keys too) well formed."""
+    if isinstance(value, str):
+        return well_formed(value)
+    if isinstance(value, dict):
+        return {well_formed_deep(k): well_formed_deep(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [well_formed_deep(v) for v in value]
+    return value
+
+
 def printable_deep(value: Any) -> Any:
     """Copy of a JSON-like value with every string (keys too) made printable."""
     if isinstance(value, str):

@@ -81,10 +81,10 @@ def _refs(control: Control) -> dict[str, str]:
 def _floor_docs(safety_floor: floor.Floor) -> list[str]:
     """The safety floor (catalog/floor.yml) as docs/profiles.md explains it."""
     lines = ["", "## Safety floor", "",
-             "What no device profile, waiver or site setting can lower (catalog/floor.yml; see "
-             "[profiles.md](profiles.md#the-safety-floor)).", "",
-             f"- Longest waiver or floor exception: **{safety_floor.max_waiver_days} days** from the profile's "
-             f"`governance.approved_date` (a site may set less with `{floor.MAX_WAIVER_DAYS_ENV}`).", "",
+             ("What no device profile, waiver or site setting can lower (catalog/floor.yml; see "
+              "[profiles.md](profiles.md#the-safety-floor))."), "",
+             (f"- Longest waiver or floor exception: **{safety_floor.max_waiver_days} days** from the profile's "
+              f"`governance.approved_date` (a site may set less with `{floor.MAX_WAIVER_DAYS_ENV}`)."), "",
              "### Controls that cannot be waived", "",
              "| situation | classes | when | controls | also compensating controls |", "|---|---|---|---|---|"]
     for entry in safety_floor.mandatory:
@@ -95,8 +95,8 @@ def _floor_docs(safety_floor: floor.Floor) -> list[str]:
         controls = ", ".join(f"[{c}](#{c.lower()})" for c in entry.controls)
         lines.append(f"| {entry.situation} | {classes} | {when} | {controls} | {'yes' if entry.compensating else ''} |")
     lines += ["", "### Dangerous settings", "",
-              "Matched against the normalised value (upper case, `/` as `\\`, `..` resolved, trailing `\\*` removed, "
-              "Defender paths with `%PROGRAMDATA%` and the like expanded); the exact patterns are in catalog/floor.yml.",
+              ("Matched against the normalised value (upper case, `/` as `\\`, `..` resolved, trailing `\\*` removed, "
+               "Defender paths with `%PROGRAMDATA%` and the like expanded); the exact patterns are in catalog/floor.yml."),
               "", "| rule | setting | exception | what and why |", "|---|---|---|---|"]
     for rule in safety_floor.dangerous:
         exception = "owned, expiring exception" if rule.exception == "allowed" else "never"

@@ -37,6 +37,8 @@ _KEEP = ("output", "result", "error", "msg", "timedout", "exception", "rc", "std
 SECRET_VAR = re.compile(r"pass(word|phrase)?|pwd|secret|token|credential|private.?key|api.?key", re.IGNORECASE)
 REDACTED = "********"
 MIN_SECRET_LENGTH = 4
+# mtk refuses larger facts documents anyway (facts.MAX_FACTS_BYTES); do not parse them here.
+MAX_JSON_TEXT = 16 * 1024 * 1024
 
 
 def _redact_text(text, secrets):
@@ -55,7 +57,7 @@ def _redact(value, secrets, depth=0):
     if isinstance(value, list):
         return [_redact(v, secrets, depth + 1) for v in value]
     if isinstance(value, str):
-        if value.lstrip().startswith(("{", "[")):
+        if value.lstrip().startswith(("{", "[")) and len(value) <= MAX_JSON_TEXT:
             try:
                 parsed = json.loads(value)
             except (ValueError, RecursionError):

@@ -197,14 +197,12 @@ def dangerous_settings(profile: Profile, zones: dict[str, list[str]] | None = No
     """Every dangerous construct in the profile (zones: the host's, else the profile's); a setting
     caught by a never-rule is not reported again by an exceptable one."""
     rules = sorted((floor or load_floor()).dangerous, key=lambda r: r.exception != "never")
-    found: list[Finding] = []
+    found: dict[tuple[str | int, ...], Finding] = {}
     for target, path, value, normalised in _candidates(profile, zones if zones is not None else profile.network.zones):
-        for rule in rules:
-            if rule.target == target and rule.matches(normalised):
-                if not any(f.path == path for f in found):
-                    found.append(Finding(rule=rule, path=path, value=value))
-                break
-    return found
+        rule = next((r for r in rules if r.target == target and r.matches(normalised)), None)
+        if rule is not None and (path not in found or rule.exception == "never"):
+            found[path] = Finding(rule=rule, path=path, value=value)
+    return list(found.values())
 
 
 def active_exceptions(profile: Profile, today: date) -> list[dict[str, Any]]:
@@ -280,18 +278,11 @@ def _too_long(expires: date, approved: date, limit: int) -> str:
             f"most {limit} ({MAX_WAIVER_DAYS_ENV} may shorten it)")
 
 
-def zone_problems(zones: dict[str, list[str]], management_zone: str, where: str,
+def zone_problems(profile: Profile, zones: dict[str, list[str]], where: str,
                   floor: Floor | None = None) -> list[Problem]:
     """The management-zone rule for a host's own zones (inventory mt_zones replace the profile's)."""
-    rules = [r for r in (floor or load_floor()).dangerous if r.target == "management_zone"]
-    problems = []
-    for index, address in enumerate(zones.get(management_zone, [])):
-        try:
-            ipaddress.ip_network(address, strict=False)
-        except ValueError:
-            continue
-        for rule in rules:
-            if rule.matches(address):
-                problems.append(Problem(where, None, f"mt_zones.{management_zone}[{index}]",
-                                        f"{rule.id}: {rule.title} ({address!r}); no exception is possible"))
-    return problems
+    merged = {**profile.network.zones, **zones}
+    return [Problem(where, None, f"mt_zones.{finding.path[2]}[{finding.path[3]}]",
+                    f"{finding.rule.id}: {finding.rule.title} ({finding.value!r}); no exception is possible")
+            for finding in dangerous_settings(profile, merged, floor)
+            if finding.rule.target == "management_zone" and finding.path[2] in zones]

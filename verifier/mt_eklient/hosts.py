@@ -130,7 +130,7 @@ class HostResolver:
         if unknown_zones:
             raise InputError.single(where, f"zone(s) {sorted(unknown_zones)} not in profile {profile_id}",
                                     field="mt_zones")
-        zone_problems = floor.zone_problems(context.zones, loaded.profile.network.management_zone, where)
+        zone_problems = floor.zone_problems(loaded.profile, context.zones, where)
         if zone_problems:
             raise InputError(zone_problems)
         return loaded, resolve(self.catalog, loaded, context, self.today)

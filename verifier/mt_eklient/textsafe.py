@@ -10,6 +10,7 @@ order than it is stored) into them. Every text output shows such characters as v
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 # C0 and C1 controls (tab and newline included: every field we print is one line), DEL, the line and
@@ -40,23 +41,21 @@ def well_formed(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
+def _deep(change: Callable[[str], str], value: Any) -> Any:
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {_deep(change, k): _deep(change, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_deep(change, v) for v in value]
+    return value
+
+
 def well_formed_deep(value: Any) -> Any:
     """Copy of a JSON-like value with every string (keys too) well formed."""
-    if isinstance(value, str):
-        return well_formed(value)
-    if isinstance(value, dict):
-        return {well_formed_deep(k): well_formed_deep(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [well_formed_deep(v) for v in value]
-    return value
+    return _deep(well_formed, value)
 
 
 def printable_deep(value: Any) -> Any:
     """Copy of a JSON-like value with every string (keys too) made printable."""
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, dict):
-        return {printable_deep(k): printable_deep(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [printable_deep(v) for v in value]
-    return value
+    return _deep(printable, value)

@@ -245,3 +245,14 @@ def test_any_spelling_of_a_drive_root_exclusion_is_caught(sonora, write_profile,
 def load_profile_data(data: dict, write_profile):
     from mt_eklient.profile import load_profile
     return load_profile(write_profile(data)).profile
+
+
+def test_profile_show_refuses_host_vars_that_open_the_management_zone(tmp_path, capsys):
+    host_vars = tmp_path / "host.yml"
+    host_vars.write_text("mt_zones:\n  management: [0.0.0.0/1, 128.0.0.0/1]\n", encoding="utf-8")
+    code = main(["profile", "show", str(Path(__file__).parents[1] / "profiles" / "sonora-review-4.yml"),
+                 "--host-vars", str(host_vars)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{host_vars}: mt_zones.management[0]: DC-MANAGEMENT-ZONE-BROAD" in err
+    assert "mt_zones.management[1]" in err

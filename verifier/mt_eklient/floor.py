@@ -222,7 +222,7 @@ def floor_problems(loaded: LoadedProfile, value_of: ValueOf, today: date,
     profile, doc = loaded.profile, loaded.document
     problems: list[Problem] = []
     limit = max_waiver_days(floor)
-    approved = profile.governance.approved_date
+    approved = waiver_start(profile, today)
     mandatory = mandatory_controls(profile, value_of, floor)
 
     for entry in floor.mandatory:
@@ -273,8 +273,13 @@ def floor_problems(loaded: LoadedProfile, value_of: ValueOf, today: date,
     return problems
 
 
-def _too_long(expires: date, approved: date, limit: int) -> str:
-    return (f"runs {(expires - approved).days} days from the approval ({approved}); the safety floor allows at "
+def waiver_start(profile: Profile, today: date) -> date:
+    """Where waiver and exception lengths count from: the approval, or today for a draft."""
+    return profile.governance.approved_date or today
+
+
+def _too_long(expires: date, start: date, limit: int) -> str:
+    return (f"runs {(expires - start).days} days from the approval ({start}); the safety floor allows at "
             f"most {limit} ({MAX_WAIVER_DAYS_ENV} may shorten it)")
 
 

@@ -242,7 +242,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         profile = loaded.profile
     waivers = {w.control: w for w in profile.waivers}
     mandatory = floor.mandatory_controls(profile, lambda dotted: profile_value(profile, dotted))
-    longest = profile.governance.approved_date + timedelta(days=floor.max_waiver_days())
+    longest = floor.waiver_start(profile, today) + timedelta(days=floor.max_waiver_days())
     notes: list[str] = []
     resolved = []
     for control in catalog.controls:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from pathlib import Path
 
 from mt_eklient.catalog import Catalog
 from mt_eklient.collection import collection_request
@@ -53,3 +55,18 @@ def test_not_applicable_controls_are_not_collected_waived_ones_are(sonora, tmp_p
     assert ["HKLM\\SOFTWARE\\Vendor", "X"] not in request["registry"]
     assert "Spooler" in request["services"]
     assert "SonoRevDicom" not in request["services"]  # no applications given
+
+
+def test_registry_policy_reads_the_data_of_both_locations():
+    """The effective value needs the data of the policy value and of the local fallback."""
+    from mt_eklient.catalog import load_catalog
+    from mt_eklient.profile import load_profile
+    from mt_eklient.resolve import HostContext, resolve
+
+    repo = Path(__file__).resolve().parents[2]
+    baseline = resolve(load_catalog(), load_profile(repo / "profiles" / "sonora-review-4.yml"),
+                       HostContext(name="h"), date(2026, 11, 25))
+    registry = collection_request(baseline)["registry"]
+    for key in ("HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services",
+                "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server"):
+        assert [key, "fDenyTSConnections"] in registry

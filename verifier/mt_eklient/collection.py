@@ -61,8 +61,9 @@ def collection_request(baseline: Baseline, applications: Iterable[dict[str, Any]
                 *params("registry_policy", "fallback_key", "name"), *((k, "*") for (k,) in params("registry_values", "key")),
                 *CLASS_EVIDENCE_REGISTRY]
     # Presence only unless some control needs the data, and always for a secret-bearing name.
-    needs_data = {(str(c.check["key"]).casefold(), str(c.check["name"]).casefold()) for c in controls
-                  if c.check.get("method") == "registry" and c.compare not in ("absent", "present")}
+    needs_data = {(str(c.check[key]).casefold(), str(c.check["name"]).casefold()) for c in controls
+                  for key in ("key", "fallback_key") if key in c.check
+                  if c.check.get("method") in ("registry", "registry_policy") and c.compare not in ("absent", "present")}
     needs_data |= {(k.casefold(), n.casefold()) for k, n in CLASS_EVIDENCE_REGISTRY}
 
     def item(key: str, name: str) -> list[str]:

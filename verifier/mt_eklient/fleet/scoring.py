@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog import Catalog, References
 from ..classification import MtClass
+from ..evaluate import CLASS_CONTROL_ID
 from .exposure import ExposureModel
 from .normen import PROPERTIES, Property, normen_properties, use_scenario
 from .state import HostState, add_months
@@ -119,8 +120,12 @@ def _exposure(model: ExposureModel, properties: dict[str, Property], mt_class: M
 
 
 def _severity(control: dict[str, Any], catalog: Catalog) -> str:
+    """The report's severity; the history keeps none, so the catalog's (the evaluator's own class
+    check is not in the catalog: it is high, as in evaluate.py)."""
     if control.get("severity"):
         return str(control["severity"])
+    if control["id"] == CLASS_CONTROL_ID:
+        return "high"
     known = catalog.get(control["id"])
     return known.severity if known else DEFAULT_SEVERITY
 

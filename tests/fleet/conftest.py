@@ -16,7 +16,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # fleet_helpers
 
-from fleet_helpers import PROFILES, SAMPLE_FACTS  # noqa: E402
+from fleet_helpers import PROFILES, SAMPLE_FACTS
 
 
 @pytest.fixture(scope="session")

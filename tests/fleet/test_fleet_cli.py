@@ -103,8 +103,8 @@ def test_scan_and_history_exclude_each_other(two_scans, capsys):
 
 def test_history_reads_what_scans_stored(tmp_path, sample_report, capsys):
     """The history's read API gives the fleet the same hosts and statuses as the JSON report."""
-    from mt_eklient.cli import main as mtk
     from fleet_helpers import PROFILES, SAMPLE_FACTS
+    from mt_eklient.cli import main as mtk
 
     db = tmp_path / "h.sqlite"
     assert mtk(["verify", str(SAMPLE_FACTS), "--profile", str(PROFILES / "sonora-review-4.yml"), "--class", "WM1",

@@ -27,7 +27,7 @@ from mt_eklient.fleet.charts import OVERALL, WINDOW_COLOURS
 from mt_eklient.fleet.state import add_months
 
 sys.path.insert(0, str(REPO / "tests" / "scan"))
-from scan_helpers import mtk  # noqa: E402
+from scan_helpers import mtk
 
 PLAYBOOK = REPO / "playbooks" / "build_wm.yml"
 BUILT = ["wm1-sono-01", "wm0-lab-01", "wm0-pacs-01", "wm2-anest-01"]
@@ -194,7 +194,7 @@ def test_html_is_self_contained_and_renders_its_charts_in_chromium(lab):
     shot = lab.root / "fleet.png"
     _screenshot(html, shot)
     bare = lab.root / "bare.html"  # the same page without its charts: the colours must come from the charts
-    bare.write_text(re.sub(r"<svg.*?</svg>", "", text, flags=re.S), encoding="utf-8")
+    bare.write_text(re.sub(r"<svg.*?</svg>", "", text, flags=re.DOTALL), encoding="utf-8")
     bare_shot = lab.root / "bare.png"
     _screenshot(bare, bare_shot)
     checks = {"trend (fleet line)": OVERALL, "life cycle (supported later)": WINDOW_COLOURS["later"],
@@ -204,4 +204,4 @@ def test_html_is_self_contained_and_renders_its_charts_in_chromium(lab):
         assert with_charts > 1500 and without < 400, (chart, colour, with_charts, without)
 
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
-    assert [r["host"] for r in rows][0] == "wm2-anest-01" and len(rows) == len(BUILT)
+    assert next(r["host"] for r in rows) == "wm2-anest-01" and len(rows) == len(BUILT)

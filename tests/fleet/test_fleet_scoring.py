@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 from conftest import set_normen
-from fleet_helpers import all_pass, by_host, host_entry, reason_texts, renamed, set_status, unreachable, write_scan
+from fleet_helpers import (
+    all_pass,
+    by_host,
+    host_entry,
+    reason_texts,
+    renamed,
+    set_status,
+    unreachable,
+    write_scan,
+)
 from mt_eklient.fleet.exposure import load_exposure
 from mt_eklient.fleet.report import build_fleet_report
 from mt_eklient.fleet.sources import load_scans
@@ -105,8 +114,8 @@ def test_os_end_of_support_bands_follow_the_edition_table(tmp_path, report):
         result = fleet(tmp_path, [([host], "2026-11-25")], report, as_of=as_of)
         return [r["text"] for r in result["hosts"][0]["reasons"] if r["kind"] == "os_support"]
 
-    assert os_reason(date(2025, 2, 1)) == ["Windows support ends within 24 months: Windows 10 Enterprise LTSC 2021, "
-                                            "end of support 2027-01-12"]
+    assert os_reason(date(2025, 2, 1)) == [("Windows support ends within 24 months: Windows 10 Enterprise LTSC 2021, "
+                                            "end of support 2027-01-12")]
     assert os_reason(date(2026, 11, 25))[0].startswith("Windows support ends within 6 months")
     assert os_reason(date(2027, 1, 13))[0].startswith("Windows support has ended")
     assert os_reason(date(2024, 12, 1)) == []  # more than 24 months left
@@ -152,3 +161,17 @@ def test_unknown_profile_is_a_note_and_scored_on_assumptions(tmp_path, report, p
     assert any("no-such-profile" in n for n in result["notes"])
     texts = reason_texts(result["hosts"][0])
     assert "processes identifiable health data (assumed: profile unknown)" in texts
+
+
+def test_a_broken_exposure_model_names_file_and_field(tmp_path):
+    from mt_eklient.errors import InputError
+    from mt_eklient.fleet.exposure import load_exposure_file
+
+    source = (Path(__file__).resolve().parents[2] / "verifier" / "mt_eklient" / "catalog" / "risk" / "exposure.yml")
+    broken = tmp_path / "exposure.yml"
+    broken.write_text(source.read_text(encoding="utf-8").replace("points: 15\n    assume: true",
+                                                                  "points: many\n    assume: true", 1))
+    with pytest.raises(InputError) as err:
+        load_exposure_file(broken)
+    assert [str(p) for p in err.value.problems][0].startswith(f"{broken}:")
+    assert "properties.health_data.points" in str(err.value)

@@ -60,3 +60,18 @@ def test_contradictions_and_bad_values_are_one_line_each(sonora, write_profile, 
     err = capsys.readouterr().err
     line = next(x for x in err.splitlines() if field in x)
     assert line.startswith(f"{path}:") and message in line, err
+
+
+def test_docs_state_the_shipped_exposure_points():
+    """docs/fleet.md's property table gives the points of catalog/risk/exposure.yml."""
+    from fleet_helpers import REPO
+    from mt_eklient.fleet.exposure import load_exposure
+
+    text = (REPO / "docs" / "fleet.md").read_text(encoding="utf-8")
+    model = load_exposure()
+    for name, rule in model.properties.items():
+        assumed = "assumed **yes**" if rule.assume else "assumed no"
+        assert f"| `{name}`: {rule.title} | {rule.points} | {assumed} |" in text, name
+    severity = model.findings.failed_control.severity_points
+    assert (f"critical {severity['critical']}, high {severity['high']}, medium {severity['medium']}, "
+            f"low {severity['low']}") in text

@@ -173,5 +173,5 @@ def test_a_broken_exposure_model_names_file_and_field(tmp_path):
                                                                   "points: many\n    assume: true", 1))
     with pytest.raises(InputError) as err:
         load_exposure_file(broken)
-    assert [str(p) for p in err.value.problems][0].startswith(f"{broken}:")
+    assert str(err.value.problems[0]).startswith(f"{broken}:")
     assert "properties.health_data.points" in str(err.value)

@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "regressions since the previous scan and the mean time from a regression to its fix. Scores come from "
         "the exposure model in the catalog (catalog/risk/exposure.yml) and the profiles' Normen properties.",
         epilog="Input: --scan JSON reports of mtk scan/verify (report_version 1), or the scan history (--history, "
-        f"else ${history.ENV_VAR}, else {history.DEFAULT_HISTORY}). Without --html/--json/--csv a summary is "
-        "printed. Exit codes: 0 report written, 2 usage or input error (unreadable scan, another report version, "
+        f"else ${history.ENV_VAR}, else {history.DEFAULT_HISTORY}). A summary is always printed (on stderr with "
+        "--json -). Exit codes: 0 report written, 2 usage or input error (unreadable scan, another report version, "
         "empty history). Example: mtk report fleet --history .mtk/history.sqlite --html fleet.html --csv "
         "fleet.csv. See docs/fleet.md.")
     source = fleet.add_mutually_exclusive_group()

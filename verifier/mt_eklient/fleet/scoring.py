@@ -239,6 +239,9 @@ def score_host(state: HostState, profile: Profile | None, model: ExposureModel, 
         notes.append(f"findings as of the last evaluation, {state.evaluated_scan.evaluated_on.isoformat()}")
     elif state.evaluated is None:
         notes.append("never evaluated: only the exposure and the unreachable time count")
+    scanned = ((state.evaluated or state.latest).get("profile") or {}).get("version")
+    if profile is not None and scanned is not None and scanned != profile.profile_version:
+        notes.append(f"scanned against profile version {scanned}, properties from version {profile.profile_version}")
     return HostScore(
         host=state.host, declared_class=str(mt_class) if mt_class else state.declared_class,
         profile=state.profile_id, status=str(state.latest.get("status")), score=sum(r.points for r in reasons),

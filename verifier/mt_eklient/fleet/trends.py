@@ -2,7 +2,7 @@
 host's previous evaluation, and the mean time from a regression to its fix.
 
 Pass rate: passing and waived controls over the controls judged (pass, waived, fail, error); not
-applicable ones do not count. A regression is a control that went from pass/waived/not applicable
+applicable ones do not count. Each point is the fleet as known after that scan. A regression is a control that went from pass/waived/not applicable
 to fail/error between two evaluations of the same host; it is fixed at the first evaluation that
 has it good again."""
 
@@ -25,15 +25,17 @@ def _rate(counts: tuple[int, int]) -> float | None:
 
 
 def pass_rates(scans: list[Scan]) -> dict[str, Any]:
-    """Per scan: pass rate per area and per profile, over the hosts that scan evaluated."""
+    """Per scan: pass rate per area and per profile of the fleet as known after that scan (each
+    host's latest evaluation so far), so a scan of part of the fleet (--limit) or an unreachable
+    host does not make the fleet look better or worse than it is."""
     points = []
+    known: dict[str, dict[str, Any]] = {}
     for scan in scans:
+        known.update({name: host for name, host in scan.hosts.items() if host.get("status") == "ok"})
         by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         by_profile: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         overall = [0, 0]
-        for host in scan.hosts.values():
-            if host.get("status") != "ok":
-                continue
+        for host in known.values():
             profile = (host.get("profile") or {}).get("id") or "(no profile)"
             for control in host["controls"]:
                 if control["status"] not in JUDGED:
@@ -43,7 +45,8 @@ def pass_rates(scans: list[Scan]) -> dict[str, Any]:
                     bucket[0] += good
                     bucket[1] += 1
         points.append({"scan": scan.label, "started": scan.started.isoformat(),
-                       "evaluated_on": scan.evaluated_on.isoformat(), "overall": _rate((overall[0], overall[1])),
+                       "evaluated_on": scan.evaluated_on.isoformat(), "hosts": len(known),
+                       "overall": _rate((overall[0], overall[1])),
                        "by_area": {k: _rate((v[0], v[1])) for k, v in sorted(by_area.items())},
                        "by_profile": {k: _rate((v[0], v[1])) for k, v in sorted(by_profile.items())}})
     return {"points": points}

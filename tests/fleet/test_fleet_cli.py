@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from fleet_helpers import all_pass, host_entry, renamed, write_scan
+from fleet_helpers import all_pass, host_entry, renamed, unreachable, write_scan
 from mt_eklient import history
 from mt_eklient.cli import main
 
@@ -124,3 +124,16 @@ def test_history_reads_what_scans_stored(tmp_path, sample_report, capsys):
     assert from_history["host"] == "wm1-sono-01" and from_history["edition"] == "Windows 10 Enterprise LTSC 2021"
     failed = {r["text"].split()[0] for r in from_history["reasons"] if r["kind"] == "failed_control"}
     assert failed == {c["id"] for c in expected["controls"] if c["status"] in ("fail", "error")}
+
+
+def test_csv_cells_cannot_become_formulas_and_secrets_are_masked(tmp_path, report, capsys):
+    host = unreachable(all_pass(host_entry(report)), "=HYPERLINK(\"x\") password=hunter2 refused")
+    host["host"] = "=cmd|calc"
+    path = write_scan(tmp_path / "s.json", report, [host], "2026-11-25")
+    out_csv, out_json = tmp_path / "f.csv", tmp_path / "f.json"
+    assert main(["report", "fleet", "--scan", str(path), "--as-of", "2026-11-25", "--csv", str(out_csv),
+                 "--json", str(out_json)]) == 0
+    row = next(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert row["host"] == "'=cmd|calc"
+    assert "hunter2" not in out_csv.read_text() and "hunter2" not in out_json.read_text()
+    assert "hunter2" not in capsys.readouterr().out

@@ -12,6 +12,7 @@ from .. import __version__
 from ..catalog import load_catalog
 from ..errors import InputError
 from ..hosts import DEFAULT_PROFILES_DIR
+from ..reports.json_report import scrub
 from .exposure import EXPOSURE_FILE, ExposureModel, load_exposure
 from .lifecycle_table import lifecycle_table
 from .scoring import HostScore, score_host
@@ -91,7 +92,9 @@ def build_fleet_report(scans: list[Scan], as_of: date, profiles_dir: Path | None
         entry = score.to_dict()
         entry["rank"] = rank
         ranked.append(entry)
-    return {
+    # Host errors and messages were scrubbed when the scan was reported; a report file from
+    # elsewhere may not have been, so mask password=...-style fragments once more.
+    return scrub({
         "fleet_report_version": FLEET_REPORT_VERSION,
         "generated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tool_version": __version__,
@@ -107,4 +110,4 @@ def build_fleet_report(scans: list[Scan], as_of: date, profiles_dir: Path | None
         "lifecycle": lifecycle_table(states, profiles, as_of),
         "trends": {**pass_rates(scans), "regressions": regressions(scans)},
         "heatmap": heatmap(states),
-    }
+    })

@@ -106,6 +106,34 @@ def _trends(report: dict[str, Any]) -> str:
             f"<p>Mean time from a regression to its fix: {_e(mttr)}; still open: {len(reg['open'])}.</p>")
 
 
+def _model(report: dict[str, Any]) -> str:
+    """The scoring rules as shipped, so the file explains itself without docs/fleet.md."""
+    model = report["exposure_model"]
+    props = "".join(f"<tr><td>{_e(p['title'])}</td><td class=n>{p['points']}</td><td>{'yes' if p['assume'] else 'no'}"
+                    f"</td><td>{_e(_refs(p['references']))}</td></tr>" for p in model["properties"].values())
+    findings = model["findings"]
+    failed, waiver, age = findings["failed_control"], findings["waiver"], findings["patch_age"]
+    down = findings["unreachable"]
+    severities = ", ".join(f"{k} {v}" for k, v in failed["severity_points"].items())
+    bands = "; ".join(f"{b['reason']}: {b['points']}" for b in findings["os_support"]["bands"])
+    rules = [
+        ("failing control", (f"{severities}; unreadable x{failed['error_factor']}; compensating control for a "
+         f"forbidden antivirus x{failed['compensating_factor']}")),
+        ("waived control", (f"severity points x{waiver['severity_factor']}, +{waiver['expiring_points']} when the "
+         f"waiver expires within {waiver['expiring_days']} days; an expired waiver counts as failing")),
+        ("patch age", (f"{age['points_per_started_30_days']} per started 30 days beyond the profile's maximum, at most "
+         f"{age['max_points']}")),
+        ("Windows support", bands),
+        ("unreachable", f"{down['points']}, +{down['points_per_day']} per day, at most {down['max_points']}"),
+    ]
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rules)
+    return (f"<p>score = exposure + each finding's points &times; (1 + exposure &times; "
+            f"{model['findings_factor_per_exposure_point']}). Exposure: the Normen properties (Normen 5.1.2, 5.2.1) "
+            f"and the class group (1 and 2: +{model['groups']['1']['points']}).</p>"
+            f"<table><tr><th>property</th><th>points</th><th>assumed when unknown</th><th>references</th></tr>{props}"
+            f"</table><table><tr><th>finding</th><th>points</th></tr>{rows}</table>")
+
+
 def render_html(report: dict[str, Any]) -> str:
     notes = "".join(f"<p class=note>{_e(n)}</p>" for n in report["notes"])
     model = report["exposure_model"]
@@ -126,5 +154,6 @@ Scores: exposure model {_e(model['file'])} version {model['version']}; see docs/
 <h2>Where the fleet fails: class &times; area</h2>{heat_html}
 <h2>Life cycle: Windows end of support</h2>{_lifecycle(report)}
 <h2>Trend</h2>{_trends(report)}
+<h2>How the score is computed</h2>{_model(report)}
 </body></html>
 """

@@ -3,6 +3,7 @@ heat map, as one JSON-ready dict that the console, CSV and HTML renderers share.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -102,8 +103,8 @@ def build_fleet_report(scans: list[Scan], as_of: date, profiles_dir: Path | None
         "sources": sources or [],
         "scans": [{"scan": s.label, "started": s.started.isoformat(), "evaluated_on": s.evaluated_on.isoformat(),
                    "hosts": len(s.hosts)} for s in scans],
-        "exposure_model": {"file": EXPOSURE_FILE, "version": model.version,
-                           "findings_factor_per_exposure_point": model.findings_factor_per_exposure_point},
+        # JSON keys are text: the group numbers of the model become "0", "1", "2" here as in --json.
+        "exposure_model": json.loads(json.dumps({"file": EXPOSURE_FILE, **model.model_dump(mode="json")})),
         "notes": notes,
         "hosts": ranked,
         "measures": _fleet_measures(scores),

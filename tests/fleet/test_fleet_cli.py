@@ -137,3 +137,11 @@ def test_csv_cells_cannot_become_formulas_and_secrets_are_masked(tmp_path, repor
     assert row["host"] == "'=cmd|calc"
     assert "hunter2" not in out_csv.read_text() and "hunter2" not in out_json.read_text()
     assert "hunter2" not in capsys.readouterr().out
+
+
+def test_a_bad_field_is_named_with_its_path(tmp_path, report, capsys):
+    report["hosts"][0]["controls"][3]["status"] = "maybe"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(report))
+    err = _one_line_exit_2(capsys, ["report", "fleet", "--scan", str(path)])
+    assert err.startswith(f"{path}: hosts.0.controls.3.status: not a valid scan report: ")

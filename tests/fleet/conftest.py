@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # fleet_helpers
@@ -43,14 +42,3 @@ def profiles_dir(tmp_path: Path) -> Path:
     shutil.copytree(PROFILES, target)
     return target
 
-
-def set_normen(profiles_dir: Path, profile_id: str, normen: dict[str, Any] | None,
-               new_id: str | None = None, **changes: Any) -> str:
-    data = yaml.safe_load((PROFILES / f"{profile_id}.yml").read_text(encoding="utf-8"))
-    if normen is not None:
-        data["normen"] = normen
-    data.update(changes)
-    pid = new_id or profile_id
-    data["id"] = pid
-    (profiles_dir / f"{pid}.yml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return pid

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "profiles"
 SAMPLE_FACTS = REPO / "tests" / "data" / "facts" / "wm1-sample.json"
@@ -66,3 +68,15 @@ def by_host(fleet: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def reason_texts(host: dict[str, Any]) -> list[str]:
     return [r["text"] for r in host["reasons"]]
+
+
+def set_normen(profiles_dir: Path, profile_id: str, normen: dict[str, Any] | None,
+               new_id: str | None = None, **changes: Any) -> str:
+    data = yaml.safe_load((PROFILES / f"{profile_id}.yml").read_text(encoding="utf-8"))
+    if normen is not None:
+        data["normen"] = normen
+    data.update(changes)
+    pid = new_id or profile_id
+    data["id"] = pid
+    (profiles_dir / f"{pid}.yml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return pid

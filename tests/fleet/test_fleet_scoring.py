@@ -7,13 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import set_normen
 from fleet_helpers import (
     all_pass,
     by_host,
     host_entry,
     reason_texts,
     renamed,
+    set_normen,
     set_status,
     unreachable,
     write_scan,

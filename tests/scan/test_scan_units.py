@@ -84,7 +84,8 @@ def test_facts_from_result_reasons(output, reason):
 def test_classify_failure(status, result, expected):
     host_status, reason = scan.classify_failure(status, result, 9)
     assert host_status == expected[0]
-    assert reason == expected[1] or reason.startswith(expected[1] + ". Check "), reason
+    summary, _, message = expected[1].partition(": ")
+    assert reason == expected[1] or (reason.startswith(summary + ". Check ") and reason.endswith(". Error: " + message))
 
 
 # --- streaming ---------------------------------------------------------------------------------

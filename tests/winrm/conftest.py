@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,11 +62,16 @@ class WinRMLab:
         assert_no_secret(CANARY, *self.outputs, files=files)
 
 
-@pytest.fixture(scope="module")
-def winrm_lab(tmp_path_factory) -> WinRMLab:
-    lab = WinRMLab(tmp_path_factory.mktemp("winrm-lab"))
+@contextmanager
+def running(lab: WinRMLab) -> Iterator[WinRMLab]:
     lab.run("lab", "up")
     try:
         yield lab
     finally:
         lab.run("lab", "down", expect=None)
+
+
+@pytest.fixture(scope="module")
+def winrm_lab(tmp_path_factory) -> Iterator[WinRMLab]:
+    with running(WinRMLab(tmp_path_factory.mktemp("winrm-lab"))) as lab:
+        yield lab

@@ -17,7 +17,8 @@ class ConnectionProblem:
     check: str  # what to check, for the technician
 
     def reason(self, message: str) -> str:
-        return f"{self.summary}: {message}. Check {self.check}."
+        # the advice first: reports shorten long reasons, and the library's message is the long part
+        return f"{self.summary}. Check {self.check}. Error: {message}"
 
 
 _KINDS: list[tuple[re.Pattern[str], ConnectionProblem]] = [(re.compile(p, re.IGNORECASE), c) for p, c in [

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import REPO
+from winrm_helpers import REPO
 
 PLAYBOOK = REPO / "playbooks" / "build_wm.yml"
 HOSTS = ["wm1-sono-01", "wm0-lab-01"]

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from conftest import CANARY, REPO, WinRMLab, running
+from winrm_helpers import CANARY, REPO, WinRMLab, running
 
 BIG_HOST = "wm0-pacs-01"
 BIG_PROGRAMS = 4500  # ~1.1 MB of facts
@@ -24,8 +24,8 @@ OTHER_HOST = "wm0-lab-01"
 FAULTS = {
     "w0-std-01": ("winrm-refused", "unreachable", "connection refused. Check that the WinRM service runs"),
     "wm0-lab-01": ("winrm-bad-password", "unreachable", "authentication failed. Check the account"),
-    "wm1-sono-01": ("winrm-cert-mismatch", "unreachable", "TLS certificate rejected. Check that the host's WinRM "
-                    "HTTPS listener certificate"),
+    "wm1-sono-01": ("winrm-cert-mismatch", "unreachable",
+                    "TLS certificate rejected. Check that the host's WinRM HTTPS listener certificate"),
     "wm2-anest-01": ("winrm-reset", "unreachable", "connection reset. Check proxies"),
     "wm1-mismatch-01": ("winrm-soap-fault", "unreachable", "WinRM service fault. Check the host's WinRM configuration"),
     "m1-ct-01": ("unreachable", "unreachable", "connection refused. "),  # the lab's lock-out: the listener goes away

@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from mt_eklient.lab import faults, modexec, wsman
+from winrm_helpers import REPO
 
 ECHO = wsman.CommandResult
 
@@ -105,10 +105,9 @@ PASSWORD = "Unit-test-password-1!"
 
 @pytest.fixture(scope="module")
 def listeners(tmp_path_factory):
-    from spnego._ntlm_raw.crypto import ntowfv1
-
     from mt_eklient.lab import winrm_server as ws
     from mt_eklient.lab.tlscerts import LabCA
+    from spnego._ntlm_raw.crypto import ntowfv1
 
     directory: Path = tmp_path_factory.mktemp("winrm-unit")
     account = ws.Account("svc-unit", ntowfv1(PASSWORD))

@@ -22,13 +22,13 @@ class ConnectionProblem:
 
 
 _KINDS: list[tuple[re.Pattern[str], ConnectionProblem]] = [(re.compile(p, re.IGNORECASE), c) for p, c in [
-    (r"credentials were rejected|unauthori[sz]ed|\b401\b|authentication (failed|failure|error)|logon failure|kinit|"
-     r"gssapi|server not found in kerberos database|pre-?authentication|password (incorrect|expired|has expired)",
+    ((r"credentials were rejected|unauthori[sz]ed|\b401\b|authentication (failed|failure|error)|logon failure|kinit|"
+      r"gssapi|server not found in kerberos database|pre-?authentication|password (incorrect|expired|has expired)"),
      ConnectionProblem("auth", "authentication failed",
                        "the account (ansible_user) and its vaulted ansible_password in the inventory, that the account "
                        "is not locked out or expired, and that the host allows the transport (ansible_winrm_transport)")),
-    (r"certificate verify failed|certificate_verify_failed|hostname mismatch|ip address mismatch|"
-     r"certificate is not valid for|self[- ]signed certificate|ssl: wrong_version|sslerror",
+    ((r"certificate verify failed|certificate_verify_failed|hostname mismatch|ip address mismatch|"
+      r"certificate is not valid for|self[- ]signed certificate|ssl: wrong_version|sslerror"),
      ConnectionProblem("tls", "TLS certificate rejected",
                        "that the host's WinRM HTTPS listener certificate names this host (ansible_host) and chains to "
                        "a CA in ansible_winrm_ca_trust_path; keep certificate validation on")),
@@ -36,8 +36,8 @@ _KINDS: list[tuple[re.Pattern[str], ConnectionProblem]] = [(re.compile(p, re.IGN
      ConnectionProblem("refused", "connection refused",
                        "that the WinRM service runs and listens on ansible_port (5986 for HTTPS), and that the "
                        "host's firewall allows the controller")),
-    (r"name or service not known|nodename nor servname|getaddrinfo failed|temporary failure in name resolution|"
-     r"no address associated",
+    ((r"name or service not known|nodename nor servname|getaddrinfo failed|temporary failure in name resolution|"
+      r"no address associated"),
      ConnectionProblem("name", "host name not resolved", "the host name (ansible_host) and DNS")),
     (r"timed? ?out|timeout|expected time frame",
      ConnectionProblem("timeout", "timeout",

@@ -34,7 +34,7 @@ class PayloadError(ValueError):
 
 def parse_module_payload(stdin: bytes) -> tuple[str, dict[str, Any], bool, bool]:
     """(module FQCN, arguments, check mode, diff) of an ansible-core 2.18 module payload."""
-    wrapper, sep, manifest_bytes = stdin.partition(SEPARATOR)
+    _, sep, manifest_bytes = stdin.partition(SEPARATOR)
     if not sep:
         raise PayloadError("no Ansible module manifest on stdin (exec wrapper and manifest are separated by "
                            "four NUL bytes in ansible-core 2.18)")

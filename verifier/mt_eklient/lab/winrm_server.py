@@ -87,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
         self.context: Any = None  # the connection's NTLM/Negotiate acceptor
         self.user: str | None = None
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - never log requests
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _send(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
@@ -159,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         self.user = str(self.context.client_principal or endpoint.account.user)
         return True
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         endpoint = self.server.endpoint
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         condition = endpoint.condition()

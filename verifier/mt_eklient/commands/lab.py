@@ -36,7 +36,7 @@ network faults of the host's WinRM endpoint (until `mtk lab reset HOST`):
   winrm-cert-mismatch          serve an HTTPS certificate issued to another name
   winrm-slow                   answer each Receive after --delay seconds (default 5)
   winrm-reset                  reset the TCP connection when the command's output is read
-  winrm-soap-fault             answer with a WS-Management SOAP fault (shell quota exceeded)
+  winrm-soap-fault             answer shell creation with a WS-Management SOAP fault (quota)
 """
 
 

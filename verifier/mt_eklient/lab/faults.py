@@ -9,7 +9,7 @@ sees them on its next request; the in-process lab (no network) ignores them.
 | winrm-cert-mismatch | the HTTPS certificate names another host (validation on: handshake fails) |
 | winrm-slow | each Receive answers only after `--delay` seconds |
 | winrm-reset | the TCP connection is reset when the command's output is asked for |
-| winrm-soap-fault | shells and commands fail with a WS-Management SOAP fault (shell quota reached) |
+| winrm-soap-fault | opening a shell fails with a WS-Management SOAP fault (wsman:QuotaLimit, MaxShellsPerUser) |
 """
 
 from __future__ import annotations
@@ -36,14 +36,13 @@ KINDS: dict[str, str] = {
     CERT_MISMATCH: "serve an HTTPS certificate issued to another name",
     SLOW: "answer each WinRM Receive after --delay seconds (default 5)",
     RESET: "reset the TCP connection when a command's output is read",
-    SOAP_FAULT: "answer shell and command requests with a WS-Management SOAP fault",
+    SOAP_FAULT: "answer shell creation with a WS-Management SOAP fault (shell quota exceeded)",
 }
-# ERROR_WSMAN_QUOTA_MAX_SHELLS (0x803381A6 would be the per-user variant): what a host whose
-# MaxShellsPerUser is exhausted answers.
+# The wsman:QuotaLimit fault of a Create beyond winrm/config/winrs/MaxShellsPerUser ([MS-WSMV]
+# 3.1.4.5.2.1, its message text); the code is the lab's stand-in for the WSManFault detail code.
 SOAP_FAULT_CODE = 2150859173
-SOAP_FAULT_MESSAGE = ("The WS-Management service cannot process the request. This user is allowed a maximum number "
-                      "of 30 concurrent shells, which has been exceeded. Close existing shells or raise the quota "
-                      "for this user.")
+SOAP_FAULT_MESSAGE = ("The Windows Remote Shell cannot process the request. The server is already executing the maximum "
+                      "number of concurrent shells a user can remotely open on the same system. Retry later.")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from spnego.channel_bindings import GssChannelBindings
 from spnego.exceptions import SpnegoError
 
 from . import faults, modexec
-from .wsman import ACTION_COMMAND, ACTION_CREATE, ACTION_RECEIVE, ShellHost, WSManFault, fault_envelope
+from .wsman import ACTION_CREATE, ACTION_RECEIVE, ShellHost, WSManFault, fault_envelope
 
 SOAP_TYPE = "application/soap+xml;charset=UTF-8"
 ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
@@ -74,7 +74,7 @@ class Endpoint:
             time.sleep(condition.delay)
         elif condition.kind == faults.RESET and action == ACTION_RECEIVE:
             raise ResetConnection()
-        elif condition.kind == faults.SOAP_FAULT and action in (ACTION_CREATE, ACTION_COMMAND):
+        elif condition.kind == faults.SOAP_FAULT and action == ACTION_CREATE:
             raise WSManFault(faults.SOAP_FAULT_CODE, faults.SOAP_FAULT_MESSAGE, "w:QuotaLimit")
 
 

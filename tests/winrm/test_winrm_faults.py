@@ -13,11 +13,9 @@ import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 
 import pytest
-import yaml
 from winrm_helpers import CANARY, REPO, WinRMLab, running
 
 BIG_HOST = "wm0-pacs-01"
-BIG_PROGRAMS = 4500  # ~1.1 MB of facts
 OTHER_HOST = "wm0-lab-01"
 
 # host -> (fault kind, host status, reason prefix): one scan meets every fault at once
@@ -34,14 +32,7 @@ FAULTS = {
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    lab = WinRMLab(tmp_path_factory.mktemp("winrm-faults"))
-    path = lab.inventory / "host_vars" / f"{BIG_HOST}.yml"
-    data = yaml.safe_load(path.read_text())
-    data["mtk_lab_programs"] = data.get("mtk_lab_programs", []) + [
-        {"name": f"Imaging plug-in {i:05d} " + "x" * 120, "version": f"1.{i}.0", "publisher": "Radiant Imaging AB",
-         "install_location": f"C:\\\\Program Files\\\\Radiant\\\\Plugins\\\\{i:05d}"} for i in range(BIG_PROGRAMS)]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    with running(lab):
+    with running(WinRMLab(tmp_path_factory.mktemp("winrm-faults"))) as lab:
         yield lab
 
 
@@ -80,16 +71,26 @@ def test_drift_delay_applies_to_slow_only(lab):
     assert "--delay applies to winrm-slow only" in result.stderr
 
 
-def _expected_programs(lab: WinRMLab) -> list[dict]:
-    env = dict(os.environ, MTK_LAB_DIR=str(lab.dir))
-    code = ("import json, sys; from mt_eklient.lab import store; from mt_eklient.lab.facts import facts_from_state; "
-            f"print(json.dumps(facts_from_state(store.read_state({BIG_HOST!r}), None)['programs']))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+def big_policy(rules: int = 3500) -> str:
+    """An AppLocker policy of a hash-rule-heavy site: ~1.1 MB of XML."""
+    body = "".join(
+        f'<FilePathRule Id="{{{i:08d}-0000-4000-8000-000000000000}}" Name="Imaging plug-in {i:05d}" '
+        f'Description="Radiant DICOM viewer plug-in {i:05d}, approved by MT engineering" UserOrGroupSid="S-1-1-0" '
+        f'Action="Allow"><Conditions><FilePathCondition Path="%PROGRAMFILES%\\Radiant\\Plugins\\{i:05d}\\*"/>'
+        f"</Conditions></FilePathRule>" for i in range(rules))
+    return (f'<AppLockerPolicy Version="1"><RuleCollection Type="Exe" EnforcementMode="AuditOnly">{body}'
+            "</RuleCollection></AppLockerPolicy>")
 
 
 def test_a_megabyte_collector_result_crosses_intact(lab):
     from mt_eklient.testinfra_plugin import collect_winrm
+
+    policy = big_policy()
+    assert len(policy) > 1_000_000
+    code = ("import sys; from mt_eklient.lab import store\n"
+            f"with store.transaction({BIG_HOST!r}) as txn: txn.state['applocker']['policy_xml'] = sys.stdin.read()")
+    subprocess.run([sys.executable, "-c", code], input=policy, text=True, check=True,
+                   env=dict(os.environ, MTK_LAB_DIR=str(lab.dir)))
 
     endpoint = lab.endpoint(BIG_HOST)
     backend = SimpleNamespace(conn_args={
@@ -98,9 +99,10 @@ def test_a_megabyte_collector_result_crosses_intact(lab):
     raw = collect_winrm(SimpleNamespace(backend=backend), {})
     assert len(raw["output"][0]) > 1_000_000
     facts = json.loads(raw["output"][0])
-    assert facts["programs"] == _expected_programs(lab)
+    assert facts["applocker"]["policy_xml"] == policy
+    assert facts["applocker"]["collections"]["Exe"]["rule_count"] == 3500
 
-    # and through Ansible's winrm plugin: the scan validates the whole document
+    # and through Ansible's winrm plugin: the scan validates and evaluates the whole document
     assert scan(lab, BIG_HOST, 1)[BIG_HOST]["status"] == "ok"
 
 

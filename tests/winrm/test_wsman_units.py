@@ -115,7 +115,7 @@ def listeners(tmp_path_factory):
     assert PASSWORD.encode() not in (directory / "users").read_bytes()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NTLM_USER_FILE", str(directory / "users"))
-        endpoint = ws.Endpoint("unit-host", account, directory)
+        endpoint = ws.Endpoint("unit-host", account)
         endpoint.condition = lambda: faults.Condition()  # no lab state here
         endpoint.shells = wsman.ShellHost(echo, before=endpoint.before_action)
         ca = LabCA(directory)

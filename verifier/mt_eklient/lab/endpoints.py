@@ -139,7 +139,7 @@ def serve(lab_dir: Path) -> None:
     listeners: dict[str, list[Listener]] = {}
     (directory / "endpoints").mkdir(exist_ok=True)
     for host, spec in config["hosts"].items():
-        endpoint_ = Endpoint(host, Account(spec["user"], bytes.fromhex(spec["nt_hash"])), lab_dir)
+        endpoint_ = Endpoint(host, Account(spec["user"], bytes.fromhex(spec["nt_hash"])))
         tls = {"good": tls_context(Path(spec["cert"]), Path(spec["key"])), "mismatch": mismatch}
         bindings = channel_bindings_for(Path(spec["cert"]))
 

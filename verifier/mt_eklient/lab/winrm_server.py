@@ -58,10 +58,9 @@ class Account:
 class Endpoint:
     """What a listener needs to know about its host (shared by its HTTP and HTTPS listeners)."""
 
-    def __init__(self, host: str, account: Account, lab_dir: Path):
+    def __init__(self, host: str, account: Account):
         self.host = host
         self.account = account
-        self.lab_dir = lab_dir
         self.shells = ShellHost(lambda line, args, stdin: modexec.run_command(host, line, args, stdin),
                                 before=self.before_action)
 

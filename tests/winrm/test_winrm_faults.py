@@ -78,7 +78,9 @@ def big_policy(rules: int = 3500) -> str:
         f'Description="Radiant DICOM viewer plug-in {i:05d}, approved by MT engineering" UserOrGroupSid="S-1-1-0" '
         f'Action="Allow"><Conditions><FilePathCondition Path="%PROGRAMFILES%\\Radiant\\Plugins\\{i:05d}\\*"/>'
         f"</Conditions></FilePathRule>" for i in range(rules))
-    return (f'<AppLockerPolicy Version="1"><RuleCollection Type="Exe" EnforcementMode="AuditOnly">{body}'
+    others = "".join(f'<RuleCollection Type="{kind}" EnforcementMode="NotConfigured" />'
+                     for kind in ("Appx", "Dll", "Msi", "Script"))
+    return (f'<AppLockerPolicy Version="1">{others}<RuleCollection Type="Exe" EnforcementMode="AuditOnly">{body}'
             "</RuleCollection></AppLockerPolicy>")
 
 

@@ -37,7 +37,8 @@ class WinRMLab:
         group_vars.write_text(text[:start] + f"ansible_password: !vault |\n  {encrypted}" + text[end:], encoding="utf-8")
         self.history = root / "history.sqlite"
         self.env = dict(os.environ, MTK_LAB_DIR=str(self.dir), MTK_LAB_INVENTORY=str(self.inventory),
-                        MTK_LAB_LATENCY="0", MTK_HISTORY=str(self.history), ANSIBLE_NOCOLOR="1")
+                        MTK_LAB_LATENCY="0", MTK_HISTORY=str(self.history), ANSIBLE_NOCOLOR="1",
+                        MTK_LAB_WINRM_IDLE="900")  # a killed test run leaves no listener for long
         for name in ("MTK_LAB_TRANSPORT", "ANSIBLE_CONFIG", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_VAULT_PASSWORD_FILE"):
             self.env.pop(name, None)
         self.outputs: list[str] = []

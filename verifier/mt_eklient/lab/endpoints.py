@@ -8,7 +8,8 @@ free ports.
     $MTK_LAB_DIR/winrm/ntlm-users             NTLM_USER_FILE of the acceptor: user names and NT hashes, mode 0600
 
 The process stops by itself when daemon.json no longer names it (a new `lab up`, `lab down`, the
-lab directory removed), so a crashed test run leaves no listener behind for long.
+lab directory removed), and after $MTK_LAB_WINRM_IDLE seconds without a request when that is set
+(the tests set it, so a killed test run leaves no listener behind).
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def stop(lab_dir: Path | None = None) -> bool:
 
 
 def serve(lab_dir: Path) -> None:
+    from . import winrm_server
     from .winrm_server import Account, Endpoint, LabHTTPServer, Listener, channel_bindings_for, tls_context
 
     directory = winrm_dir(lab_dir)
@@ -159,7 +161,10 @@ def serve(lab_dir: Path) -> None:
 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    idle_limit = float(os.environ.get("MTK_LAB_WINRM_IDLE") or 0)
     while not stopping and daemon_pid(lab_dir) == os.getpid():
+        if idle_limit and time.monotonic() - winrm_server.last_request > idle_limit:
+            break
         for host, pair in listeners.items():
             closed = faults.current(host).kind in (faults.REFUSED, faults.UNREACHABLE)
             for listener in pair:
@@ -174,6 +179,8 @@ def serve(lab_dir: Path) -> None:
     for pair in listeners.values():
         for listener in pair:
             listener.close()
+    if daemon_pid(lab_dir) == os.getpid():
+        (winrm_dir(lab_dir) / "daemon.json").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

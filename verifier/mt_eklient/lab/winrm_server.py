@@ -37,6 +37,9 @@ _ENCRYPTED_PART = re.compile(rb"Content-Type: application/octet-stream\r\n(.*)" 
                              re.DOTALL)
 
 
+last_request = time.monotonic()  # for the endpoint process's idle stop (endpoints.serve)
+
+
 class ResetConnection(Exception):
     """Drop the TCP connection with a reset, as a middlebox or crashed service would."""
 
@@ -159,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def do_POST(self) -> None:
+        global last_request
+        last_request = time.monotonic()
         endpoint = self.server.endpoint
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         condition = endpoint.condition()

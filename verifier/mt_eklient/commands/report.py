@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,16 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    """Whole file or nothing: a temporary file beside the target, then renamed over it."""
+    """Whole file or nothing, not world-readable: it names hosts and their weaknesses (filemodes)."""
+    from ..filemodes import write_private
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as an ordinary open() would: mkstemp makes it 0600
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        write_private(path, text)
     except OSError as err:
         raise InputError.single(str(path), f"cannot write: {err.strerror or err}") from None
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "mt_eklient.commands.verify",
     "mt_eklient.commands.lab",
     "mt_eklient.commands.scan",  # after lab: adds `mtk lab scan` unless the lab has one
+    "mt_eklient.commands.report",
 )
 
 

@@ -4,6 +4,7 @@ plugin), the fleet scan and the lab share."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,9 @@ class HostResolver:
         self.catalog = catalog or load_catalog()
         self.source = source
         self._profiles: dict[str, LoadedProfile | InputError] = {}
+        # Hosts that differ only in name share one resolution: a fleet has a few profiles, classes
+        # and sites, but thousands of hosts. The host name enters the baseline only as its `host`.
+        self._baselines: dict[tuple[str, str], Baseline] = {}
 
     def _profile(self, profile_id: str, where: str) -> LoadedProfile:
         if profile_id not in self._profiles:
@@ -124,7 +128,11 @@ class HostResolver:
         if unknown_zones:
             raise InputError.single(where, f"zone(s) {sorted(unknown_zones)} not in profile {profile_id}",
                                     field="mt_zones")
-        return loaded, resolve(self.catalog, loaded, context, self.today)
+        key = (str(profile_id), repr(replace(context, name="")))  # every field but the name
+        baseline = self._baselines.get(key)
+        if baseline is None:
+            baseline = self._baselines[key] = resolve(self.catalog, loaded, context, self.today)
+        return loaded, replace(baseline, host=name)
 
 
 def resolve_host(name: str, hostvars: dict[str, Any], today: date, profiles_dir: str | Path | None = None,

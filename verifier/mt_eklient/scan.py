@@ -600,7 +600,7 @@ def progress_printer(total: int, stream=None) -> Callable[[str, str, float | Non
     return emit
 
 
-def _evaluate(entry: PlannedHost, outcome: Collected | None, today: date, warn_days: int) -> HostResult:
+def evaluate_outcome(entry: PlannedHost, outcome: Collected | None, today: date, warn_days: int) -> HostResult:
     """The host's result; an exception while evaluating one host's facts is that host's error."""
     if entry.error or entry.baseline is None:
         item = HostInput(entry.name, status="error", error=entry.error or "no baseline",
@@ -658,14 +658,14 @@ def _stream(planned: list[PlannedHost], reports: ScanReports, options: AnsibleOp
     for entry in planned:
         if entry.error or entry.request is None:
             emit(entry.name, "error", None, entry.error)
-            reports.add(_evaluate(entry, None, today, warn_days))
+            reports.add(evaluate_outcome(entry, None, today, warn_days))
         else:
             by_name[entry.name] = entry
 
     def arrived(outcome: Collected) -> None:
         if outcome.reason != INTERRUPTED:
             emit(outcome.host, outcome.status, outcome.duration, outcome.reason if outcome.status != "ok" else None)
-        reports.add(_evaluate(by_name[outcome.host], outcome, today, warn_days))
+        reports.add(evaluate_outcome(by_name[outcome.host], outcome, today, warn_days))
 
     requests = {name: entry.request for name, entry in by_name.items() if entry.request is not None}
     run = collect(requests, options, forks=forks, timeout=timeout, redactor=redactor, on_outcome=arrived)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from mt_eklient import history
-from mt_eklient.reports.json_report import validate_report
+from mt_eklient.reports.json_report import render_json, validate_report
 from mt_eklient.reports.stream import Output
 from mt_eklient.scanresult import (
     HostInput,
@@ -56,7 +56,14 @@ def test_streamed_reports_are_the_reports_of_the_whole_scan(wm1, tmp_path):
     assert code == whole.exit_code == 3
     streamed = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert validate_report(streamed) == []
-    assert streamed == json.loads(json.dumps(whole.to_report()))
+    assert streamed == json.loads(render_json(whole.to_report()))
+    # Each control's catalog text once per report, the evidence with every host.
+    full = {c["id"]: c for c in whole.to_report()["hosts"][0]["controls"]}
+    assert streamed["controls"] == {i: {"rationale": c["rationale"], "references": c["references"]}
+                                    for i, c in full.items()}
+    for control in streamed["hosts"][0]["controls"]:
+        assert "rationale" not in control and "references" not in control
+        assert {k: v for k, v in full[control["id"]].items() if k not in ("rationale", "references")} == control
     root = ET.parse(tmp_path / "r.xml").getroot()
     assert [s.get("name") for s in root.iter("testsuite")] == ["wm1-0", "wm1-1", "wm1-2", "wm1-down"]
     assert int(root.get("tests")) == sum(int(s.get("tests")) for s in root.iter("testsuite"))

@@ -113,7 +113,7 @@ def test_json_report_schema_rejects_garbage(report):
 
 
 def test_json_report_content(report, wm1):
-    assert report["report_version"] == 1
+    assert report["report_version"] == 2
     assert report["scan"]["catalog_version"] == "test-1"
     assert report["summary"]["verdicts"] == {"pass": 1, "fail": 1, "unreachable": 1, "error": 1}
     assert report["summary"]["exit_code"] == 3

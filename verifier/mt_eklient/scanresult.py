@@ -37,7 +37,7 @@ from .reports.stream import (
 )
 from .resolve import Baseline
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: catalog text once per report (schemas/report.schema.json)
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "HostInput", "ScanResult", "exit_code",
            "open_reports", "run_evaluation", "scan_header", "write_reports"]
 

@@ -81,15 +81,29 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+# Catalog text of a control: the same for every host, written once per report in `controls`.
+_CATALOG_TEXT = ("rationale", "references")
+
+
 class JsonWriter:
-    """The JSON report, streamed: one host per line (compact), the summary first."""
+    """The JSON report, streamed: one host per line (compact), the summary first, each control's
+    catalog text once (most of a host's results otherwise)."""
 
     def __init__(self, output: Output):
         self.output = output
         self.hosts = spool()
         self.count = 0
+        self.catalog: dict[str, dict[str, Any]] = {}
+
+    def _evidence(self, control: dict[str, Any]) -> dict[str, Any]:
+        text = {k: control[k] for k in _CATALOG_TEXT if k in control}
+        known = self.catalog.setdefault(control["id"], text)
+        if known != text:  # another catalog's text for this id (a mixed scan): keep it with the result
+            return control
+        return {k: v for k, v in control.items() if k not in _CATALOG_TEXT}
 
     def add(self, host: dict[str, Any]) -> None:
+        host = {**host, "controls": [self._evidence(c) for c in host["controls"]]}
         self.hosts.write(("[\n" if not self.count else ",\n") + _dumps(host))
         self.count += 1
 
@@ -98,7 +112,7 @@ class JsonWriter:
 
         def produce(out: IO[str]) -> None:
             out.write(f'{{"report_version":{REPORT_VERSION},\n"scan":{_dumps(meta)},\n'
-                      f'"summary":{_dumps(summary)},\n"hosts":')
+                      f'"summary":{_dumps(summary)},\n"controls":{_dumps(self.catalog)},\n"hosts":')
             if self.count:
                 copy_spool(self.hosts, out)
                 out.write("\n]}\n")

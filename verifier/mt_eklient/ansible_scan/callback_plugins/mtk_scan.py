@@ -36,6 +36,17 @@ def _jsonable(value, depth=0):
     return str(value)
 
 
+def _preload_collector_action():
+    """Import the collector task's action plugin here, in the process that forks a worker per host:
+    a plugin the parent never imported is imported again by every worker (tens of ms per host)."""
+    try:
+        from ansible.plugins.loader import action_loader
+
+        action_loader.get("ansible.windows.win_powershell", class_only=True)
+    except Exception:  # noqa: BLE001 - only an optimisation: the workers then import it themselves
+        pass
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
@@ -68,6 +79,7 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_start(self, playbook):
         self._emit({"event": "start", "pid": os.getpid()})
+        _preload_collector_action()
 
     def v2_runner_on_start(self, host, task):
         self._started[host.get_name()] = time.monotonic()

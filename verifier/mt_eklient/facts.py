@@ -11,11 +11,12 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from mt_eklient.errors import InputError, Problem
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain an invalid document (it is slow to import)
+    from jsonschema import Draft202012Validator, ValidationError
 
 FACTS_SCHEMA_PATH = Path(__file__).parent / "schemas" / "facts.schema.json"
 
@@ -30,6 +31,8 @@ def facts_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(facts_schema(), format_checker=FormatChecker())
 
 

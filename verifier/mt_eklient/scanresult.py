@@ -198,19 +198,18 @@ def open_reports(meta: dict[str, Any], *, json_path: str | Path | None = None, j
                  history_path: str | Path | None = None, stderr: IO[str] | None = None) -> ScanReports:
     """Every requested output of one scan. `json_path` "-" writes the JSON report to stdout (the
     console summary then belongs on stderr). Reports are written whole when the scan finishes."""
-    from .reports.console import ConsoleWriter, use_colour
-    from .reports.html_report import HtmlWriter
-    from .reports.json_report import JsonWriter
-    from .reports.junit import JunitWriter
-
-    writers: list[Writer] = []
+    writers: list[Writer] = []  # each format imported only when asked for
     if console is not None:
+        from .reports.console import ConsoleWriter, use_colour
         writers.append(ConsoleWriter(console, use_colour(console)))
     if json_path:
+        from .reports.json_report import JsonWriter
         writers.append(JsonWriter(Output(sys.stdout if str(json_path) == "-" else json_path)))
     if junit_path:
+        from .reports.junit import JunitWriter
         writers.append(JunitWriter(Output(junit_path), meta["started"]))
     if html_path:
+        from .reports.html_report import HtmlWriter
         writers.append(HtmlWriter(Output(html_path)))
     if history_path:
         writers.append(_History(history_path, meta, stderr or sys.stderr))

@@ -13,6 +13,7 @@ DOCUMENTATION = """
         its output/result/error fields and the message. Never the task arguments or host variables.
 """
 
+import contextlib
 import json
 import os
 import time
@@ -39,12 +40,10 @@ def _jsonable(value, depth=0):
 def _preload_collector_action():
     """Import the collector task's action plugin here, in the process that forks a worker per host:
     a plugin the parent never imported is imported again by every worker (tens of ms per host)."""
-    try:
-        from ansible.plugins.loader import action_loader
+    from ansible.plugins.loader import action_loader
 
+    with contextlib.suppress(Exception):  # only an optimisation: the workers then import it themselves
         action_loader.get("ansible.windows.win_powershell", class_only=True)
-    except Exception:  # noqa: BLE001 - only an optimisation: the workers then import it themselves
-        pass
 
 
 class CallbackModule(CallbackBase):

@@ -13,7 +13,6 @@ import os
 import sys
 
 from . import __version__
-from .errors import InputError
 
 # Exit codes shared by every command.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -76,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    from .errors import InputError  # after parsing: `--help` needs neither it nor dataclasses
+
     try:
         return int(args.handler(args))
     except InputError as err:

@@ -66,7 +66,7 @@ from datetime import date
 from mt_eklient import scan
 from mt_eklient.scanresult import now, open_reports, scan_header
 
-out, facts_path, count, reports_dir, hostvars_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+out, facts_path, count, reports_dir, hostvars_path, wanted = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6].split(",")
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -78,10 +78,11 @@ planned = scan.plan_hosts(hosts, today)
 del hosts
 text = open(facts_path, encoding="utf-8").read()  # the collector's answer: one JSON string
 planned_at = cpu()
+outputs = {"json": ("json_path", "r.json"), "junit": ("junit_path", "r.xml"), "html": ("html_path", "r.html"),
+           "history": ("history_path", "h.sqlite")}
 reports = open_reports(scan_header(today=today, warn_days=180, source={"kind": "bench"}, command="bench"),
-                       json_path=os.path.join(reports_dir, "r.json"), junit_path=os.path.join(reports_dir, "r.xml"),
-                       html_path=os.path.join(reports_dir, "r.html"), console=open(os.devnull, "w"),
-                       history_path=os.path.join(reports_dir, "h.sqlite"))
+                       console=open(os.devnull, "w") if "console" in wanted else None,
+                       **{outputs[w][0]: os.path.join(reports_dir, outputs[w][1]) for w in wanted if w in outputs})
 redactor = scan.Redactor()
 with reports:
     for entry in planned:
@@ -161,17 +162,19 @@ def scan_once(hosts: int, latency: float, forks: int, workdir: Path, names: list
     }
 
 
-def controller_once(hosts: int, workdir: Path, facts: Path, hostvars: Path, index: int) -> dict[str, Any]:
+def controller_once(hosts: int, workdir: Path, facts: Path, hostvars: Path, index: int, outputs: str) -> dict[str, Any]:
     out = workdir / f"controller-{hosts}-{index}"
     out.mkdir()
     usage = out / "usage.json"
     started = time.perf_counter()
-    run([python(), "-c", _CONTROLLER, str(usage), str(facts), str(hosts), str(out), str(hostvars)], dict(os.environ))
+    run([python(), "-c", _CONTROLLER, str(usage), str(facts), str(hosts), str(out), str(hostvars), outputs],
+        dict(os.environ))
     wall = time.perf_counter() - started
     used = json.loads(usage.read_text(encoding="utf-8"))
     return {"exit_code": used["exit_code"], "wall_s": wall, "mtk_cpu_s": used["cpu_s"],
             "start_cpu_s": used["start_cpu_s"], "plan_cpu_s": used["plan_cpu_s"], "hosts_cpu_s": used["hosts_cpu_s"],
-            "mtk_rss_mb": used["max_rss_kb"] / 1024, "json_kb_per_host": (out / "r.json").stat().st_size / 1024 / hosts}
+            "mtk_rss_mb": used["max_rss_kb"] / 1024,
+            "json_kb_per_host": (out / "r.json").stat().st_size / 1024 / hosts if (out / "r.json").is_file() else 0.0}
 
 
 def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> dict[str, float]:
@@ -202,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0,
                         help="scan mode: modelled seconds per remote call, MTK_LAB_LATENCY (default: %(default)s)")
     parser.add_argument("--forks", default="20", help="scan mode: comma-separated --forks values (default: %(default)s)")
+    parser.add_argument("--outputs", default="console,json,junit,html,history",
+                        help="controller mode: what the scan writes (default: %(default)s, as `mtk scan` with every "
+                        "report option)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every run and the summaries as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary lab and reports")
@@ -230,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
                     template.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
                 template.update(yaml.safe_load((inventory / "host_vars" / f"{names[0]}.yml").read_text()) or {})
                 hostvars.write_text(json.dumps(template), encoding="utf-8")
-                runs = [controller_once(hosts, workdir, facts, hostvars, i) for i in range(args.repeat)]
-                rows.append({"mode": "controller", "hosts": hosts, **summarise(runs, hosts), "each": runs})
+                runs = [controller_once(hosts, workdir, facts, hostvars, i, args.outputs) for i in range(args.repeat)]
+                rows.append({"mode": "controller", "hosts": hosts, "outputs": args.outputs, **summarise(runs, hosts),
+                             "each": runs})
                 continue
             run([python(), "-m", "mt_eklient.cli", "lab", "--inventory", str(inventory), "up"],
                 dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY="0"), ok=(0,))
@@ -258,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         return f"{value['median']} [{value['min']}-{value['max']}]" if value else "-"
     for r in rows:
         head = f"{r['mode']}: {r['hosts']} hosts" + (f", forks {r['forks']}, latency {r['latency_s']}s"
-                                                     if r["mode"] == "scan" else "") + f", {r['runs']} runs"
+                                                     if r["mode"] == "scan" else f", writing {r['outputs']}") \
+            + f", {r['runs']} runs"
         print(head)
         print(f"  mtk CPU per host       {fmt(r.get('mtk_cpu_ms_per_host'))} ms   (whole run {fmt(r.get('mtk_cpu_s'))} s)")
         if r["mode"] == "scan":

@@ -487,11 +487,11 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
         written: dict[int, Path] = {}  # hosts planned alike share one request object: write it once
         for host, request in requests.items():
             target = request_dir / request_file_name(host)
-            if id(request) in written:
+            try:
                 os.link(written[id(request)], target)
-            else:
+            except (KeyError, OSError):  # the first of its kind, or a file system without hard links
                 target.write_text(json.dumps(request), encoding="utf-8")
-                written[id(request)] = target
+                written.setdefault(id(request), target)
         extra_vars = workdir / "vars.json"
         extra_vars.write_text(json.dumps({"mtk_collector": str(COLLECTOR), "mtk_request_dir": str(request_dir),
                                           "mtk_timeout": int(timeout)}), encoding="utf-8")

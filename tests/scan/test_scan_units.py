@@ -134,6 +134,21 @@ def test_one_resolver_for_a_fleet_loads_each_profile_once_and_reports_per_host()
         assert str(err.value).startswith(f"inventory ({name}): mt_profile: no profile 'does-not-exist'")
 
 
+def test_hosts_resolved_alike_share_one_resolution_and_differ_only_in_name():
+    """A fleet of copies costs one resolution; a different site (zones) or class is resolved anew and
+    gives exactly what resolving that host alone gives."""
+    today = date(2026, 11, 25)
+    sono = lab_hostvars()["wm1-sono-01"]
+    site_b = {**sono, "mt_zones": {"management": ["10.99.0.0/24"]}}
+    planned = scan.plan_hosts({"a": sono, "b": dict(sono), "c": site_b}, today)
+    a, b, c = planned
+    assert a.baseline.controls is b.baseline.controls and a.request is b.request
+    assert (a.baseline.host, b.baseline.host, c.baseline.host) == ("a", "b", "c")
+    assert c.baseline.controls is not a.baseline.controls and c.baseline.controls != a.baseline.controls
+    for entry, hostvars in ((b, sono), (c, site_b)):
+        assert entry.baseline.to_dict() == resolve_host(entry.name, hostvars, today)[1].to_dict()
+
+
 def test_plan_hosts_turns_bad_variables_into_host_errors():
     planned = scan.plan_hosts({"ok": lab_hostvars()["wm1-sono-01"], "none": {}}, date(2026, 11, 25))
     assert planned[0].request and planned[0].baseline and planned[0].error is None

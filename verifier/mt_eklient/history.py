@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+from .filemodes import ensure_private
 
 if TYPE_CHECKING:
     from .scanresult import ScanResult
@@ -69,6 +70,7 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
     try:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private(path)  # SQLite gives its journal files the database's mode
         db = sqlite3.connect(path)
         db.execute("PRAGMA foreign_keys = ON")
         db.executescript(_SCHEMA)

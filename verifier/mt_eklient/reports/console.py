@@ -10,6 +10,8 @@ import os
 import sys
 from typing import Any, TextIO
 
+from ..textsafe import printable_deep
+from .exceptions import exception_line
 from .stream import copy_spool, spool
 
 STATUS_COLUMNS = ("pass", "fail", "error", "waived", "not_applicable")
@@ -69,11 +71,13 @@ def _host_cells(host: dict[str, Any]) -> list[str]:
 def _findings(host: dict[str, Any], colour: bool, max_findings: int | None) -> list[str]:
     findings = sorted((c for c in host["controls"] if c["status"] in ("fail", "error")),
                       key=lambda c: _SEVERITY_RANK.get(c["severity"], 9))
-    if host["status"] == "ok" and not findings and not host["notes"]:
+    if host["status"] == "ok" and not findings and not host["notes"] and not host.get("exceptions"):
         return []
     lines = ["", _paint(f"{host['host']}:", "bold", colour)]
     if host["status"] != "ok":
         lines.append("  " + _paint(f"{host['status'].upper()}: {host['error']}", host["status"], colour))
+    for exception in host.get("exceptions") or []:
+        lines.append("  " + _paint("SAFETY-FLOOR EXCEPTION: ", "warn", colour) + exception_line(exception))
     for note in host["notes"]:
         lines.append("  " + _paint("note: ", "warn", colour) + note)
     shown = findings if max_findings is None else findings[:max_findings]
@@ -103,8 +107,11 @@ class ConsoleWriter:
         self.widths = [len(h) for h in _HEADER]
         self.areas: dict[str, dict[str, int]] = {}
         self.count = 0
+        self.exceptions = 0
 
     def add(self, host: dict[str, Any]) -> None:
+        host = printable_deep(host)  # host-supplied text must not drive the terminal
+        self.exceptions += len(host.get("exceptions") or [])
         cells = _host_cells(host)
         self.widths = [max(w, len(c)) for w, c in zip(self.widths, cells)]
         self.rows.write(json.dumps([host["verdict"], cells], ensure_ascii=False) + "\n")
@@ -120,7 +127,7 @@ class ConsoleWriter:
                          for i, c in enumerate(cells)).rstrip()
 
     def finish(self, meta: dict[str, Any], summary: dict[str, Any]) -> None:
-        out, colour = self.stream, self.colour
+        out, colour, meta = self.stream, self.colour, printable_deep(meta)
         out.write(_paint(f"mt-eklient {meta['command']}: {self.count} host(s), catalog "
                          f"{meta['catalog_version'] or '-'}, evaluated on {meta['evaluated_on']}", "bold", colour) + "\n")
         if not self.count:
@@ -137,6 +144,9 @@ class ConsoleWriter:
             rows = [["AREA", *(_HEAD[s] for s in STATUS_COLUMNS)]]
             rows += [[area, *(str(counts[s]) for s in STATUS_COLUMNS)] for area, counts in sorted(self.areas.items())]
             out.write("\n" + "\n".join(_table(rows, right=set(range(1, 1 + len(STATUS_COLUMNS))))) + "\n")
+        if self.exceptions:
+            out.write("\n" + _paint(f"{self.exceptions} safety-floor exception(s) in force: see the hosts above",
+                                     "warn", colour) + "\n")
         verdict = {0: "PASS", 1: "FAIL", 2: "USAGE ERROR", 3: "INCOMPLETE"}[summary["exit_code"]]
         counts = ", ".join(f"{n} {v}" for v, n in summary["verdicts"].items() if n)
         kind = "pass" if summary["exit_code"] == 0 else ("fail" if summary["exit_code"] == 1 else "error")

@@ -12,6 +12,8 @@ from html import escape
 from typing import IO, Any
 
 from ..evaluate import STATUSES
+from ..textsafe import printable
+from .exceptions import exception_line
 from .stream import Output, copy_spool, spool
 
 CSS = """
@@ -27,11 +29,14 @@ th{background:#eef0f4}td.n{text-align:right}
 code,pre{font:12px/1.35 ui-monospace,Consolas,monospace;white-space:pre-wrap;word-break:break-word;margin:0}
 .meta td:first-child{font-weight:600}.note{color:#7a5b00}.muted{color:#667}
 details{margin:.3em 0}summary{cursor:pointer}
+.exception{border:3px solid #b36b00;background:#fff4e0;padding:.4em .8em;margin:.6em 0}
 """
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
+    # Line by line: the newlines of an indented JSON value stay, host-supplied controls do not.
+    text = "" if value is None else str(value)
+    return escape("\n".join(printable(line) for line in text.split("\n")), quote=True)
 
 
 def _value(value: Any) -> str:
@@ -169,6 +174,9 @@ def _host_section(host: dict[str, Any]) -> str:
         out.append("<p><b>Class evidence:</b> " + "; ".join(_e(r) for r in host["class_evidence"]) + "</p>")
     if host["notes"]:
         out.append("<ul>" + "".join(f'<li class="note">{_e(n)}</li>' for n in host["notes"]) + "</ul>")
+    if host.get("exceptions"):
+        out.append('<div class="exception"><b>Safety-floor exceptions in force</b><ul>' + "".join(
+            f"<li>{_e(exception_line(e))}</li>" for e in host["exceptions"]) + "</ul></div>")
     findings = [c for c in host["controls"] if c["status"] in ("fail", "error", "waived")]
     rest = [c for c in host["controls"] if c["status"] not in ("fail", "error", "waived")]
     if findings:
@@ -203,6 +211,13 @@ def _head(scan: dict[str, Any], summary: dict[str, Any]) -> str:
     ])
 
 
+def _exception_banner(found: list[tuple[str, dict[str, Any]]]) -> str:
+    if not found:
+        return ""
+    return (f'\n<div class="exception"><h2>Safety-floor exceptions in force ({len(found)})</h2><ul>' + "".join(
+        f"<li><b>{_e(host)}</b>: {_e(exception_line(e))}</li>" for host, e in found) + "</ul></div>")
+
+
 class HtmlWriter:
     """The HTML report, streamed: host rows and host sections are spooled as hosts arrive; the
     scan metadata and the fleet overview (counts only) are written at the end, above them."""
@@ -213,8 +228,10 @@ class HtmlWriter:
         self.rows = spool()
         self.sections = spool()
         self.count = 0
+        self.exceptions: list[tuple[str, dict[str, Any]]] = []  # rare, and shown above everything
 
     def add(self, host: dict[str, Any]) -> None:
+        self.exceptions += [(host["host"], e) for e in host.get("exceptions") or []]
         self.overview.add(host)
         self.rows.write(_host_row(host))
         self.sections.write("\n" + _host_section(host))
@@ -222,7 +239,7 @@ class HtmlWriter:
 
     def finish(self, meta: dict[str, Any], summary: dict[str, Any]) -> None:
         def produce(out: IO[str]) -> None:
-            out.write(_head(meta, summary) + "\n<h2>Fleet overview by class and area</h2>\n"
+            out.write(_head(meta, summary) + _exception_banner(self.exceptions) + "\n<h2>Fleet overview by class and area</h2>\n"
                       '<p class="muted">Cells: passing / judged controls (waived and not applicable are not judged).</p>\n')
             if not self.count:
                 out.write("<p>No hosts.</p>\n<h2>Hosts</h2>\n<p>No hosts.</p>\n<h2>Host details</h2>")

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ..textsafe import well_formed
 from .stream import Output, Tally, copy_spool, spool
 
 if TYPE_CHECKING:
@@ -27,9 +28,11 @@ _SECRET_FRAGMENT = re.compile(
 
 def scrub(value: Any) -> Any:
     """Mask `name=value` fragments with secret-looking names in every string of a JSON value, and
-    make it plain JSON on the way (tuples become lists, keys and other objects strings, as
-    json.dumps(default=str) would), in one walk."""
+    make it plain, well-formed JSON on the way (tuples become lists, keys and other objects strings,
+    as json.dumps(default=str) would; lone surrogates U+FFFD), in one walk."""
     if isinstance(value, str):
+        # Well formed: a lone surrogate in a host's message would make the report unwritable as UTF-8.
+        value = well_formed(value)
         return _SECRET_FRAGMENT.sub(_mask, value) if _HINT.search(value) else value
     if value is None or isinstance(value, (bool, int, float)):
         return value
@@ -57,7 +60,7 @@ def report_host(result: HostResult) -> dict[str, Any]:
     """One host of the report: plain JSON with the free text (reasons, notes, messages, evidence)
     scrubbed; the structure is the evaluator's own."""
     host = result.to_dict()
-    for key in ("error", "notes", "class_evidence", "profile", "system"):
+    for key in ("host", "error", "notes", "class_evidence", "profile", "system"):
         host[key] = scrub(host[key])
     for control in host["controls"]:
         for key, value in control.items():

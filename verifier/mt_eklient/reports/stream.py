@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, Self
 
 from ..evaluate import STATUSES
+from ..filemodes import REPORT_MODE
 
 if TYPE_CHECKING:
     from ..evaluate import HostResult
@@ -92,19 +93,13 @@ class Output:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
+            os.fchmod(handle, REPORT_MODE)  # evidence about hospital machines (filemodes.py)
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                 produce(stream)
-            os.chmod(temp, 0o666 & ~_umask())
             os.replace(temp, self.path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class Writer(Protocol):

@@ -107,6 +107,8 @@ def make_inventory(directory: Path, count: int) -> list[str]:
     names = [f"wm1-bench-{i:05d}" for i in range(1, count + 1)]
     (directory / "host_vars").mkdir(parents=True)
     shutil.copytree(LAB_INVENTORY / "group_vars", directory / "group_vars")
+    if (LAB_INVENTORY / "vault-password.txt").is_file():  # the lab's vaulted WinRM account
+        shutil.copy(LAB_INVENTORY / "vault-password.txt", directory / "vault-password.txt")
     template = (LAB_INVENTORY / "host_vars" / f"{TEMPLATE_HOST}.yml").read_text(encoding="utf-8")
     for name in names:
         (directory / "host_vars" / f"{name}.yml").write_text(template, encoding="utf-8")
@@ -137,7 +139,7 @@ def journal_counts(lab_dir: Path, names: list[str]) -> dict[str, tuple[int, int]
 
 
 def scan_once(hosts: int, latency: float, forks: int, workdir: Path, names: list[str], inventory: Path,
-              lab_dir: Path, index: int) -> dict[str, Any]:
+              lab_dir: Path, index: int | str) -> dict[str, Any]:
     out = workdir / f"run-{hosts}-{forks}-{index}"
     out.mkdir()
     env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY=str(latency))
@@ -208,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outputs", default="console,json,junit,html,history",
                         help="controller mode: what the scan writes (default: %(default)s, as `mtk scan` with every "
                         "report option)")
+    parser.add_argument("--transport", default="inprocess",
+                        help="scan mode, comma-separated: inprocess (the stand-ins run in Ansible's workers) and/or "
+                        "winrm (the lab's WinRM endpoints) (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every run and the summaries as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary lab and reports")
@@ -222,7 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         for hosts in counts:
             inventory = workdir / f"inventory-{hosts}"
             names = make_inventory(inventory, hosts)
-            lab_dir = workdir / f"lab-{hosts}"
             if args.mode == "controller":
                 facts = workdir / "facts.json"
                 if not facts.is_file():
@@ -240,15 +244,22 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({"mode": "controller", "hosts": hosts, "outputs": args.outputs, **summarise(runs, hosts),
                              "each": runs})
                 continue
-            run([python(), "-m", "mt_eklient.cli", "lab", "--inventory", str(inventory), "up"],
-                dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY="0"), ok=(0,))
-            for forks in forks_list:
-                runs = [scan_once(hosts, args.latency, forks, workdir, names, inventory, lab_dir, i)
-                        for i in range(args.repeat)]
-                failed |= any(r["calls_per_host"] != [(1, 1)] or r["evaluated"] != hosts for r in runs)
-                rows.append({"mode": "scan", "hosts": hosts, "forks": forks, "latency_s": args.latency,
-                             "calls_per_host": sorted({c for r in runs for c in r["calls_per_host"]}),
-                             **summarise(runs, hosts), "each": runs})
+            for transport in [t for t in args.transport.split(",") if t.strip()]:
+                lab_dir = workdir / f"lab-{hosts}-{transport}"
+                env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY="0")
+                run([python(), "-m", "mt_eklient.cli", "lab", "--inventory", str(inventory), "up",
+                     *(["--in-process"] if transport == "inprocess" else [])], env, ok=(0,))
+                try:
+                    for forks in forks_list:
+                        runs = [scan_once(hosts, args.latency, forks, workdir, names, inventory, lab_dir,
+                                          f"{transport}-{i}") for i in range(args.repeat)]
+                        failed |= any(r["calls_per_host"] != [(1, 1)] or r["evaluated"] != hosts for r in runs)
+                        rows.append({"mode": "scan", "transport": transport, "hosts": hosts, "forks": forks,
+                                     "latency_s": args.latency,
+                                     "calls_per_host": sorted({c for r in runs for c in r["calls_per_host"]}),
+                                     **summarise(runs, hosts), "each": runs})
+                finally:
+                    run([python(), "-m", "mt_eklient.cli", "lab", "down"], env, ok=(0,))
     finally:
         if args.keep:
             print(f"kept {workdir}", file=sys.stderr)
@@ -264,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     def fmt(value: dict[str, float] | None) -> str:
         return f"{value['median']} [{value['min']}-{value['max']}]" if value else "-"
     for r in rows:
-        head = f"{r['mode']}: {r['hosts']} hosts" + (f", forks {r['forks']}, latency {r['latency_s']}s"
+        head = f"{r['mode']}: {r['hosts']} hosts" + (f", {r['transport']}, forks {r['forks']}, latency {r['latency_s']}s"
                                                      if r["mode"] == "scan" else f", writing {r['outputs']}") \
             + f", {r['runs']} runs"
         print(head)

@@ -53,8 +53,9 @@ class BuiltLab:
 @pytest.fixture(scope="session")
 def built_lab(tmp_path_factory: pytest.TempPathFactory) -> BuiltLab:
     state = tmp_path_factory.mktemp("built-lab") / "state"
+    # In-process, as tests/build and tests/scan run it (over WinRM: tests/winrm); the copies inherit it.
     env = {**os.environ, "MTK_LAB_DIR": str(state), "MTK_LAB_LATENCY": "0", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
+           "ANSIBLE_FORCE_COLOR": "0", "MTK_LAB_TRANSPORT": "inprocess"}
     env.pop("MTK_LAB_INVENTORY", None)
     beside = Path(sys.executable).parent / "mtk"
     mtk = [str(beside)] if beside.is_file() else [sys.executable, "-m", "mt_eklient.cli"]

@@ -11,24 +11,36 @@ from . import paths
 
 
 def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Ansible's environment for the lab. Over WinRM (the default) only the inventory and its vault
+    password are the lab's: the real collections run through the real winrm connection. In-process
+    (`mtk lab up --in-process`) the shadow collections come first and modules never leave Ansible."""
+    from .inventory import vault_password_file
+
     env = dict(os.environ if base is None else base)
     cfg = paths.ANSIBLE_DIR / "ansible.cfg"
     user_paths = env.get("ANSIBLE_COLLECTIONS_PATH", "~/.ansible/collections:/usr/share/ansible/collections")
+    inventory = env.get("MTK_LAB_INVENTORY", str(paths.LAB_INVENTORY))
     env.update({
-        "ANSIBLE_CONFIG": str(cfg),
-        # shadow tree first: it replaces ansible.windows and community.windows for this run only
-        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(paths.SHADOW_COLLECTIONS), user_paths]),
-        "ANSIBLE_INVENTORY": env.get("MTK_LAB_INVENTORY", str(paths.LAB_INVENTORY)),
+        "ANSIBLE_INVENTORY": inventory,
         "ANSIBLE_ROLES_PATH": str(paths.REPO_ROOT / "roles"),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "MTK_LAB_DIR": str(paths.lab_dir().resolve()),
         "MTK_LAB": "1",
     })
-    # the stand-ins import mt_eklient: make it importable even without an installed package
-    package_root = str(paths.PACKAGE_DIR.parents[1])
-    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    secret = vault_password_file(inventory)
+    if secret is not None and not env.get("ANSIBLE_VAULT_PASSWORD_FILE"):
+        env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(secret.resolve())
+    if in_process():
+        env.update({
+            "ANSIBLE_CONFIG": str(cfg),
+            # shadow tree first: it replaces ansible.windows and community.windows for this run only
+            "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(paths.SHADOW_COLLECTIONS), user_paths]),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        })
+        # the stand-ins import mt_eklient: make it importable even without an installed package
+        package_root = str(paths.PACKAGE_DIR.parents[1])
+        env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
     return env
 
 
@@ -41,3 +53,20 @@ def ansible_command(name: str = "ansible-playbook") -> str:
     if not found:
         raise FileNotFoundError(f"{name} not found next to {sys.executable} or on PATH")
     return found
+
+
+def transport_file() -> Path:
+    return paths.lab_dir() / "transport"
+
+
+def set_transport(kind: str) -> None:
+    transport_file().parent.mkdir(parents=True, exist_ok=True)
+    transport_file().write_text(kind + "\n", encoding="utf-8")
+
+
+def in_process() -> bool:
+    """True when `mtk lab up --in-process` set the lab up: modules run as shadow action plugins."""
+    try:
+        return transport_file().read_text(encoding="utf-8").strip() == "inprocess"
+    except FileNotFoundError:
+        return os.environ.get("MTK_LAB_TRANSPORT") == "inprocess"

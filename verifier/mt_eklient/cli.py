@@ -17,6 +17,7 @@ from . import __version__
 # Exit codes shared by every command.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
+<<<<<<< HEAD
 # command -> (the module that registers it, its one-line help in `mtk --help`; a test checks that
 # the module registers it with the same help).
 COMMANDS = {
@@ -30,6 +31,16 @@ COMMANDS = {
 }
 # Modules that add subcommands to another module's group, registered after it.
 EXTENDS = {"lab": ("mt_eklient.commands.scan",)}  # `mtk lab scan`
+=======
+COMMAND_MODULES = (
+    "mt_eklient.commands.profile",
+    "mt_eklient.commands.catalog",
+    "mt_eklient.commands.verify",
+    "mt_eklient.commands.lab",
+    "mt_eklient.commands.scan",  # after lab: adds `mtk lab scan` unless the lab has one
+    "mt_eklient.commands.report",
+)
+>>>>>>> main
 
 
 class _Parser(argparse.ArgumentParser):

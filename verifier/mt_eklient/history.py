@@ -217,3 +217,37 @@ def drift(db: sqlite3.Connection | str | Path, host: str | None = None) -> list[
                                             new[3] if new else None))
         out.append(entry)
     return out
+
+
+def stored_reports(db: sqlite3.Connection | str | Path) -> list[dict[str, Any]]:
+    """Every stored scan, oldest first, shaped like the JSON report (schemas/report.schema.json) as
+    far as the history keeps it: `scan` metadata (plus `id`), and per host its status, class,
+    profile id/version and controls (id, area, title, status, message, expected, actual). Not kept:
+    severities, references, waivers, the system summary. The fleet overview reads history through this."""
+    if not isinstance(db, sqlite3.Connection):
+        with closing(connect(db, create=False)) as conn:
+            return stored_reports(conn)
+    out = []
+    scans = db.execute("SELECT id, started, finished, evaluated_on, command, tool_version, catalog_version, source,"
+                       " exit_code FROM scans ORDER BY id").fetchall()
+    for scan_id, started, finished, evaluated_on, command, tool_version, catalog_version, source, code in scans:
+        controls: dict[str, list[dict[str, Any]]] = {}
+        for host, cid, area, title, status, message, expected, actual in db.execute(
+                "SELECT host, control_id, area, title, status, message, expected, actual FROM results"
+                " WHERE scan_id = ? ORDER BY rowid", (scan_id,)):
+            controls.setdefault(host, []).append({
+                "id": cid, "area": area, "title": title, "status": status, "message": message,
+                "expected": json.loads(expected) if expected else None,
+                "actual": json.loads(actual) if actual else None})
+        hosts = [{"host": host, "status": status, "verdict": verdict, "error": error, "declared_class": declared,
+                  "observed_type": observed, "nameplate_class": nameplate,
+                  "profile": {"id": pid, "version": pversion} if pid else None, "summary": json.loads(summary),
+                  "controls": controls.get(host, [])}
+                 for host, status, verdict, error, declared, observed, nameplate, pid, pversion, summary in db.execute(
+                     "SELECT host, status, verdict, error, declared_class, observed_type, nameplate_class, profile_id,"
+                     " profile_version, summary FROM hosts WHERE scan_id = ? ORDER BY host", (scan_id,))]
+        out.append({"scan": {"id": scan_id, "started": started, "finished": finished, "evaluated_on": evaluated_on,
+                             "command": command, "tool_version": tool_version, "catalog_version": catalog_version,
+                             "source": json.loads(source)},
+                    "summary": {"hosts": len(hosts), "exit_code": code}, "hosts": hosts})
+    return out

@@ -283,6 +283,20 @@ class ApplicationIdentity(_Model):
     version: Text
 
 
+class NormenProperties(_Model):
+    """The Normen guide's properties of security significance (seed 001, 5.1), for the fleet's risk
+    ranking (5.2). Each is optional: left out, it is derived from the rest of the profile where
+    that says it, else assumed (mt_eklient.fleet.normen, which also checks contradictions)."""
+
+    use_scenario: Literal[1, 2, 3, 4, 5] | None = None
+    health_data: bool | None = None  # processes identifiable health data
+    integrations: bool | None = None  # networked integrations (PACS, EPJ, worklist)
+    vendor_remote_access: bool | None = None
+    cloud: bool | None = None
+    print_or_storage: bool | None = None  # prints or stores patient data on the device or media
+    manufacturer_configuration_control: bool | None = None
+
+
 class Profile(_Model):
     schema_version: Literal[1] = 1
     id: Annotated[str, StringConstraints(pattern=PROFILE_ID_PATTERN)]
@@ -304,6 +318,7 @@ class Profile(_Model):
     monitoring: Monitoring = Monitoring()
     waivers: list[Waiver] = []
     floor_exceptions: list[FloorException] = []
+    normen: NormenProperties | None = None
 
     @property
     def draft(self) -> bool:
@@ -429,6 +444,8 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         if waiver.control in seen_waivers:
             found.append((("waivers", index, "control"), f"second waiver for {waiver.control}"))
         seen_waivers.add(waiver.control)
+    from .fleet.normen import normen_problems
+    found.extend(normen_problems(profile))
     return found
 
 

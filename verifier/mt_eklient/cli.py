@@ -17,7 +17,6 @@ from . import __version__
 # Exit codes shared by every command.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
-<<<<<<< HEAD
 # command -> (the module that registers it, its one-line help in `mtk --help`; a test checks that
 # the module registers it with the same help).
 COMMANDS = {
@@ -28,19 +27,10 @@ COMMANDS = {
     "drift": ("mt_eklient.commands.verify", "controls whose status changed since the previous scan"),
     "lab": ("mt_eklient.commands.lab", "the simulated Windows LTSC lab (test double for CI and the demo)"),
     "scan": ("mt_eklient.commands.scan", "verify a fleet: collect once per host over Ansible, evaluate, report"),
+    "report": ("mt_eklient.commands.report", "reports across scans (fleet overview)"),
 }
 # Modules that add subcommands to another module's group, registered after it.
 EXTENDS = {"lab": ("mt_eklient.commands.scan",)}  # `mtk lab scan`
-=======
-COMMAND_MODULES = (
-    "mt_eklient.commands.profile",
-    "mt_eklient.commands.catalog",
-    "mt_eklient.commands.verify",
-    "mt_eklient.commands.lab",
-    "mt_eklient.commands.scan",  # after lab: adds `mtk lab scan` unless the lab has one
-    "mt_eklient.commands.report",
-)
->>>>>>> main
 
 
 class _Parser(argparse.ArgumentParser):

@@ -113,18 +113,18 @@ MISMATCHED = sorted(h for h, v in HOSTS.items()
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The session's built lab (tests/conftest.py), copied, and a second build run on the copy."""
     missing = _missing_standins()
     if missing:
         pytest.skip(f"the simulated lab has no stand-in for {', '.join(missing)} yet")
     if not WM_HOSTS:
         pytest.skip("no buildable WM host in the lab inventory")
-    lab = Lab(tmp_path_factory.mktemp("lab"))
-    lab.up()
-    first = lab.play("--limit", ",".join(WM_HOSTS))
-    calls = {h: len(lab.journal(h)) for h in WM_HOSTS}
-    second = lab.play("--limit", ",".join(WM_HOSTS))
-    return {"lab": lab, "first": first, "second": second, "calls": calls}
+    built_lab = request.getfixturevalue("built_lab")
+    assert sorted(WM_HOSTS) == sorted(built_lab.hosts), "the session fixture builds other hosts than this module's"
+    lab = Lab(built_lab.copy_to(tmp_path_factory.mktemp("lab") / "state"))
+    second = lab.play("--limit", ",".join(WM_HOSTS), "-e", "mtk_build_batch=100%")
+    return {"lab": lab, "first": built_lab.first_run, "second": second, "calls": dict(built_lab.calls)}
 
 
 def test_converges_every_wm_host(built):

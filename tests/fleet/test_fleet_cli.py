@@ -65,7 +65,7 @@ def test_scan_report_of_another_version(tmp_path, report, capsys):
 @pytest.mark.parametrize(("content", "message"), [
     ("{not json", "not JSON"),
     ('{"schema_version": 1, "collector": {}}', "no report_version"),
-    ('{"report_version": 1, "hosts": []}', "not a valid scan report"),
+    ('{"report_version": 2, "hosts": []}', "not a valid scan report"),
 ])
 def test_not_a_scan_report(tmp_path, capsys, content, message):
     path = tmp_path / "x.json"

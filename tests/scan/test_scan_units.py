@@ -137,6 +137,21 @@ def test_one_resolver_for_a_fleet_loads_each_profile_once_and_reports_per_host()
         assert str(err.value).startswith(f"inventory ({name}): mt_profile: no profile 'does-not-exist'")
 
 
+def test_hosts_resolved_alike_share_one_resolution_and_differ_only_in_name():
+    """A fleet of copies costs one resolution; a different site (zones) or class is resolved anew and
+    gives exactly what resolving that host alone gives."""
+    today = date(2026, 11, 25)
+    sono = lab_hostvars()["wm1-sono-01"]
+    site_b = {**sono, "mt_zones": {"management": ["10.99.0.0/24"]}}
+    planned = scan.plan_hosts({"a": sono, "b": dict(sono), "c": site_b}, today)
+    a, b, c = planned
+    assert a.baseline.controls is b.baseline.controls and a.request is b.request
+    assert (a.baseline.host, b.baseline.host, c.baseline.host) == ("a", "b", "c")
+    assert c.baseline.controls is not a.baseline.controls and c.baseline.controls != a.baseline.controls
+    for entry, hostvars in ((b, sono), (c, site_b)):
+        assert entry.baseline.to_dict() == resolve_host(entry.name, hostvars, today)[1].to_dict()
+
+
 def test_plan_hosts_turns_bad_variables_into_host_errors():
     planned = scan.plan_hosts({"ok": lab_hostvars()["wm1-sono-01"], "none": {}}, date(2026, 11, 25))
     assert planned[0].request and planned[0].baseline and planned[0].error is None
@@ -216,14 +231,16 @@ def test_collect_winrm_sends_collector_and_request_on_stdin():
 
 
 def test_bench_smoke(tmp_path):
-    """bench/fleet_scan.py with 5 hosts and no latency: every host evaluated after one remote call."""
+    """bench/fleet_scan.py with 5 hosts, once: every host evaluated after one remote call, and the CPU
+    and memory figures measured (not left empty)."""
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--hosts", "5", "--latency", "0",
-                             "--forks", "5", "--json", str(out)], capture_output=True, text=True, timeout=120,
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--hosts", "5", "--forks", "5",
+                             "--repeat", "1", "--json", str(out)], capture_output=True, text=True, timeout=300,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    run = json.loads(out.read_text())["runs"][0]
-    assert run["evaluated"] == 5 and run["remote_calls_per_host"] == [1] and run["collector_calls_per_host"] == [1]
-    assert run["eval_ms_median"] is not None
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["calls_per_host"] == [[1, 1]] and row["each"][0]["evaluated"] == 5
+    assert row["mtk_cpu_ms_per_host"]["median"] > 0 and row["ansible_cpu_ms_per_host"]["median"] > 0
+    assert row["mtk_rss_mb"]["median"] > 10 and row["json_kb_per_host"]["median"] > 1
 
 

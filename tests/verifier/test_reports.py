@@ -113,7 +113,7 @@ def test_json_report_schema_rejects_garbage(report):
 
 
 def test_json_report_content(report, wm1):
-    assert report["report_version"] == 1
+    assert report["report_version"] == 2
     assert report["scan"]["catalog_version"] == "test-1"
     assert report["summary"]["verdicts"] == {"pass": 1, "fail": 1, "unreachable": 1, "error": 1}
     assert report["summary"]["exit_code"] == 3
@@ -130,8 +130,8 @@ def test_json_report_content(report, wm1):
 
 
 def test_reports_never_contain_secrets_or_raw_facts(scan, tmp_path):
-    paths = write_reports(scan, tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html")
-    assert len(paths) == 3
+    paths = [tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"]
+    assert write_reports(scan, *paths) == scan.exit_code
     out = io.StringIO()
     print_console(scan.to_report(), out)
     texts = [p.read_text(encoding="utf-8") for p in paths] + [out.getvalue()]

@@ -122,6 +122,21 @@ def policy_xml(profile: Profile) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
+# policy_xml per profile object (several controls and the build plan ask for the same profile's policy).
+_POLICIES: dict[int, tuple[Profile, str]] = {}
+_POLICIES_KEPT = 64
+
+
+def profile_policy(profile: Profile) -> str:
+    """policy_xml(profile), built once per profile object."""
+    hit = _POLICIES.get(id(profile))
+    if hit is None or hit[0] is not profile:  # the profile is kept with it, so its id is not reused
+        if len(_POLICIES) >= _POLICIES_KEPT:
+            _POLICIES.clear()
+        hit = _POLICIES[id(profile)] = (profile, policy_xml(profile))
+    return hit[1]
+
+
 def collection_modes(xml_text: str | None) -> dict[str, str]:
     """EnforcementMode per collection; collections absent from the policy are NotConfigured."""
     modes = {c: "NotConfigured" for c in (*MANAGED_COLLECTIONS, "Dll")}

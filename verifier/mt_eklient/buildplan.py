@@ -414,9 +414,9 @@ class _Planner:
                             | {"controls": entry["controls"]})
         applocker_policy = None
         if self.applocker:
-            from .applocker import policy_xml
+            from .applocker import profile_policy
 
-            applocker_policy = {"PolicyXml": policy_xml(profile)}
+            applocker_policy = {"PolicyXml": profile_policy(profile)}
             if APPLOCKER_SERVICE.lower() not in self.services:
                 services.append({"name": APPLOCKER_SERVICE, "area": "whitelisting", "start_mode": "auto",
                                  "state": "started",

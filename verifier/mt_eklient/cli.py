@@ -1,5 +1,9 @@
 """The `mtk` command: argument parsing and dispatch. Each command group lives in its own module
-with a `register(subparsers)` function; the handlers return an exit code."""
+with a `register(subparsers)` function; the handlers return an exit code.
+
+Only the chosen command's module is imported (`mtk --help` lists COMMANDS without importing any):
+importing every command module and what it needs (pydantic models, jsonschema, the lab) costs more
+than most commands themselves, and every `mtk` call and test subprocess pays it."""
 
 from __future__ import annotations
 
@@ -9,19 +13,24 @@ import os
 import sys
 
 from . import __version__
-from .errors import InputError
 
 # Exit codes shared by every command.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
-COMMAND_MODULES = (
-    "mt_eklient.commands.profile",
-    "mt_eklient.commands.catalog",
-    "mt_eklient.commands.verify",
-    "mt_eklient.commands.lab",
-    "mt_eklient.commands.scan",  # after lab: adds `mtk lab scan` unless the lab has one
-    "mt_eklient.commands.report",
-)
+# command -> (the module that registers it, its one-line help in `mtk --help`; a test checks that
+# the module registers it with the same help).
+COMMANDS = {
+    "profile": ("mt_eklient.commands.profile", "validate and inspect device profiles"),
+    "catalog": ("mt_eklient.commands.catalog", "list and document the control catalog"),
+    "verify": ("mt_eklient.commands.verify", "verify one host offline from a collected facts document"),
+    "request": ("mt_eklient.commands.verify", "print what the collector must read for a profile"),
+    "drift": ("mt_eklient.commands.verify", "controls whose status changed since the previous scan"),
+    "lab": ("mt_eklient.commands.lab", "the simulated Windows LTSC lab (test double for CI and the demo)"),
+    "scan": ("mt_eklient.commands.scan", "verify a fleet: collect once per host over Ansible, evaluate, report"),
+    "report": ("mt_eklient.commands.report", "reports across scans (fleet overview)"),
+}
+# Modules that add subcommands to another module's group, registered after it.
+EXTENDS = {"lab": ("mt_eklient.commands.scan",)}  # `mtk lab scan`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,7 +39,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_word(argv: list[str]) -> str | None:
+    """The command in argv: the first word that is not an option (mtk's own options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: the full parser without it, else only argv's command module loaded."""
     parser = _Parser(
         prog="mtk",
         description="Build and verify Windows LTSC clients that run medical-device software "
@@ -41,14 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mtk {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    if argv is None:
+        modules = [module for module, _ in COMMANDS.values()]
+    else:
+        command = _command_word(argv)
+        modules = [COMMANDS[command][0]] if command in COMMANDS else []
+    for extended, extra in EXTENDS.items():
+        if COMMANDS[extended][0] in modules:
+            modules += extra
+    for module in dict.fromkeys(modules):
+        importlib.import_module(module).register(subparsers)
+    for name, (_, help_text) in COMMANDS.items():
+        if name not in subparsers.choices:  # listed in --help and usage errors, loaded when chosen
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
+    from .errors import InputError  # after parsing: `--help` needs neither it nor dataclasses
+
     try:
         return int(args.handler(args))
     except InputError as err:

@@ -91,29 +91,53 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
+class ScanRecorder:
+    """Stores one scan as its hosts arrive, in one transaction: a scan that stops half-way stores
+    nothing. Used as a report writer (reports.stream)."""
+
+    def __init__(self, path: str | Path, meta: dict[str, Any]):
+        self.db = connect(path)  # the first INSERT opens the transaction (sqlite3's default)
+        cursor = self.db.execute(
+            "INSERT INTO scans (started, finished, evaluated_on, command, tool_version, catalog_version, source,"
+            " exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (meta["started"], meta["started"], meta["evaluated_on"], meta["command"], meta["tool_version"], None,
+             _dump(meta["source"]), -1))
+        self.scan_id = int(cursor.lastrowid or 0)
+
+    def add(self, host: dict[str, Any]) -> None:
+        profile = host.get("profile") or {}
+        self.db.execute(
+            "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.scan_id, host["host"], host["status"], host["verdict"], host["error"], host["declared_class"],
+             host["observed_type"], host["nameplate_class"], profile.get("id"), profile.get("version"),
+             _dump(host["summary"])))
+        self.db.executemany(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(self.scan_id, host["host"], c["id"], c["area"], c["title"], c["status"], c["message"],
+              _dump(c["expected"]), _dump(c["actual"])) for c in host["controls"]])
+
+    def finish(self, meta: dict[str, Any], summary: dict[str, Any]) -> None:
+        self.db.execute("UPDATE scans SET finished = ?, catalog_version = ?, source = ?, exit_code = ? WHERE id = ?",
+                        (meta["finished"], meta["catalog_version"], _dump(meta["source"]), summary["exit_code"],
+                         self.scan_id))
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.rollback()  # nothing to undo after finish()
+        self.db.close()
+
+
 def record(scan: ScanResult, path: str | Path) -> int:
     """Store one scan; returns its id. Evidence is taken from the (scrubbed) JSON report."""
     report = scan.to_report()
-    with closing(connect(path)) as db, db:
-        meta = report["scan"]
-        cursor = db.execute(
-            "INSERT INTO scans (started, finished, evaluated_on, command, tool_version, catalog_version, source,"
-            " exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (meta["started"], meta["finished"], meta["evaluated_on"], meta["command"], meta["tool_version"],
-             meta["catalog_version"], _dump(meta["source"]), report["summary"]["exit_code"]))
-        scan_id = int(cursor.lastrowid or 0)
+    recorder = ScanRecorder(path, report["scan"])
+    try:
         for host in report["hosts"]:
-            profile = host.get("profile") or {}
-            db.execute(
-                "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (scan_id, host["host"], host["status"], host["verdict"], host["error"], host["declared_class"],
-                 host["observed_type"], host["nameplate_class"], profile.get("id"), profile.get("version"),
-                 _dump(host["summary"])))
-            db.executemany(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(scan_id, host["host"], c["id"], c["area"], c["title"], c["status"], c["message"],
-                  _dump(c["expected"]), _dump(c["actual"])) for c in host["controls"]])
-    return scan_id
+            recorder.add(host)
+        recorder.finish(report["scan"], report["summary"])
+    finally:
+        recorder.close()
+    return recorder.scan_id
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,9 @@ class HostResolver:
         self.catalog = catalog or load_catalog()
         self.source = source
         self._profiles: dict[str, LoadedProfile | InputError] = {}
+        # Hosts that differ only in name share one resolution: a fleet has a few profiles, classes
+        # and sites, but thousands of hosts. The host name enters the baseline only as its `host`.
+        self._baselines: dict[tuple[str, str], Baseline] = {}
 
     def _profile(self, profile_id: str, where: str) -> LoadedProfile:
         if profile_id not in self._profiles:
@@ -133,7 +137,11 @@ class HostResolver:
         zone_problems = floor.zone_problems(loaded.profile, context.zones, where)
         if zone_problems:
             raise InputError(zone_problems)
-        return loaded, resolve(self.catalog, loaded, context, self.today)
+        key = (str(profile_id), repr(replace(context, name="")))  # every field but the name
+        baseline = self._baselines.get(key)
+        if baseline is None:
+            baseline = self._baselines[key] = resolve(self.catalog, loaded, context, self.today)
+        return loaded, replace(baseline, host=name)
 
 
 def resolve_host(name: str, hostvars: dict[str, Any], today: date, profiles_dir: str | Path | None = None,

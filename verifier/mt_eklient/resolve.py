@@ -196,7 +196,7 @@ def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContex
         "firewall_rules": lambda: firewall_rules(profile, host),
         "management_rule": lambda: management_rule(profile, host),
         "local_admins": lambda: local_admins(profile, host),
-        "applocker_rules": lambda: sorted(applocker.rule_signatures(applocker.policy_xml(profile))),
+        "applocker_rules": lambda: sorted(applocker.rule_signatures(applocker.profile_policy(profile))),
         "nameplate": lambda: nameplate(loaded, host)[control.check["property"]],
         "subscription_manager": lambda: subscription_manager(profile),
         # 0 would mean "never lock": the idle time must be set and no longer than the profile's.

@@ -5,7 +5,8 @@
         -> ONE ansible-playbook run (ansible_scan/collect.yml): win_powershell runs the collector
            once per host, --forks bounded, task `timeout:` per host, an overall deadline
         -> callback plugin streams one JSON line per host -> facts validated as they arrive
-        -> scanresult.run_evaluation() (evaluate() per host) -> reports, history, exit code
+        -> each host evaluated at once (scanresult.evaluate_host) and handed to every report and
+           the history (reports.stream); its facts are then dropped, only counts are kept
 
 Everything that talks to hosts goes through Ansible, so the inventory's connection settings
 (WinRM over HTTPS, Kerberos, PSRP, vaulted credentials) apply unchanged. The scan itself never
@@ -13,8 +14,8 @@ handles a connection secret: host variables are read into memory only to resolve
 per-host requests travel in files (never on a command line), and every message that leaves this
 module goes through a `Redactor` holding the inventory's secret-looking values.
 
-This module only collects; evaluation, reports and the exit code belong to `scanresult.py`,
-`evaluate.py` and `reports/` (commands/scan.py writes them). Usage: docs/scan.md.
+This module collects and streams each host to the reports; evaluation, report formats and the exit
+code belong to `scanresult.py`, `evaluate.py` and `reports/`. Usage: docs/scan.md.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ from . import connerrors
 from .catalog import Catalog
 from .collection import collection_request
 from .errors import InputError, Problem
+from .evaluate import HostResult, failed_host
 from .facts import FactsRefused, parse_facts_text, validate_facts
 from .hosts import HostResolver
+from .reports.stream import ScanReports, Tally
 from .resolve import Baseline
-from .scanresult import HostInput, ScanResult, run_evaluation
+from .scanresult import HostInput, evaluate_host, open_reports, scan_header
 from .textsafe import printable
 
 COLLECTOR = Path(__file__).resolve().parent / "collector" / "collect.ps1"
@@ -239,17 +242,26 @@ class PlannedHost:
 
 def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | Path | None = None,
                catalog: Catalog | None = None, redactor: Redactor | None = None) -> list[PlannedHost]:
+    """One entry per host. Hosts resolved alike share their controls, applications and request
+    (HostResolver resolves each profile, class and site once), so planning costs little per host."""
     redactor = redactor or Redactor()
     resolver = HostResolver(today, profiles_dir, catalog)
     planned = []
+    applications: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+    requests: dict[int, tuple[Any, dict[str, Any]]] = {}
     for name, hostvars in hosts.items():
         declared = hostvars.get("mt_class")
         entry = PlannedHost(name, declared_class=str(declared) if declared is not None else None)
         try:
             loaded, baseline = resolver(name, hostvars)
             entry.baseline = baseline
-            entry.applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
-            entry.request = collection_request(baseline, entry.applications)
+            if id(loaded) not in applications:  # the loaded profile is kept with it: its id stays unique
+                applications[id(loaded)] = (loaded, [a.model_dump(mode="json") for a in loaded.profile.applications])
+            entry.applications = applications[id(loaded)][1]
+            if id(baseline.controls) not in requests:
+                requests[id(baseline.controls)] = (baseline.controls,
+                                                   collection_request(baseline, entry.applications))
+            entry.request = requests[id(baseline.controls)][1]
         except InputError as err:
             entry.error = redactor("; ".join(str(p) for p in err.problems))
         except Exception as err:  # noqa: BLE001 - a bad host never stops the scan
@@ -418,20 +430,26 @@ def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
 Progress = Callable[[Collected], None]
 
 
+class _StopRequest:
+    requested = False
+
+
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM/SIGHUP (a CI job cancelled, a terminal closed) stop the scan like Ctrl-C does, so the
-    Ansible process group, which lives in its own session, is never left running."""
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """Ctrl-C, SIGTERM and SIGHUP (a CI job cancelled, a terminal closed) only request the stop: the
+    scan loop then stops the Ansible process group, which lives in its own session and is never
+    left running, and a host being evaluated or written to the reports is never cut in half."""
+    stop = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def request(signum: int, frame: Any) -> None:
+        stop.requested = True
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        yield
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -454,6 +472,7 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
 
     Returns every host's outcome; hosts without an answer (interrupted, overall deadline, Ansible
     crashed) get status error with the reason. Ctrl-C stops Ansible and keeps what arrived.
+    `on_outcome` gets every outcome as it arrives, with its facts, which the run then does not keep.
     """
     redactor = redactor or Redactor()
     run = CollectionRun(outcomes={})
@@ -467,8 +486,14 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
         os.chmod(workdir, 0o700)
         request_dir = workdir / "requests"
         request_dir.mkdir()
+        written: dict[int, Path] = {}  # hosts planned alike share one request object: write it once
         for host, request in requests.items():
-            (request_dir / request_file_name(host)).write_text(json.dumps(request), encoding="utf-8")
+            target = request_dir / request_file_name(host)
+            try:
+                os.link(written[id(request)], target)
+            except (KeyError, OSError):  # the first of its kind, or a file system without hard links
+                target.write_text(json.dumps(request), encoding="utf-8")
+                written.setdefault(id(request), target)
         extra_vars = workdir / "vars.json"
         extra_vars.write_text(json.dumps({"mtk_collector": str(COLLECTOR), "mtk_request_dir": str(request_dir),
                                           "mtk_timeout": int(timeout)}), encoding="utf-8")
@@ -495,14 +520,17 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
                 run.outcomes[outcome.host] = outcome
                 if on_outcome:
                     on_outcome(outcome)
+                    outcome.facts = None
 
-        with open(log_path, "wb") as log, _terminate_as_interrupt():
+        with open(log_path, "wb") as log, _stop_on_signals() as stop:
             # Its own session: Ctrl-C reaches only mtk, which then stops Ansible itself (see _stop).
             proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
             try:
                 while True:
                     consume()
+                    if stop.requested:
+                        raise KeyboardInterrupt
                     if proc.poll() is not None:
                         break
                     if time.monotonic() - started > overall_deadline:
@@ -529,7 +557,7 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
             if host not in run.outcomes:
                 outcome = Collected(host, "error", reason=missing_reason)
                 run.outcomes[host] = outcome
-                if on_outcome and not run.interrupted:
+                if on_outcome:
                     on_outcome(outcome)
     run.wall_seconds = time.monotonic() - started
     return run
@@ -552,15 +580,11 @@ def _ansible_failure(log_path: Path, rc: int | None, redactor: Redactor) -> str:
 
 @dataclass
 class ScanRun:
-    """What a scan produced: the evaluated scan (reports, exit code) and how collection went."""
+    """What a scan produced: its exit code, the counts its summary was made of, how collection went."""
 
-    result: ScanResult
+    exit_code: int
+    tally: Tally
     collection: CollectionRun
-    planned: list[PlannedHost] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return self.result.exit_code
 
 
 def progress_printer(total: int, stream=None) -> Callable[[str, str, float | None, str | None], None]:
@@ -578,11 +602,31 @@ def progress_printer(total: int, stream=None) -> Callable[[str, str, float | Non
     return emit
 
 
+def evaluate_outcome(entry: PlannedHost, outcome: Collected | None, today: date, warn_days: int) -> HostResult:
+    """The host's result; an exception while evaluating one host's facts is that host's error."""
+    if entry.error or entry.baseline is None:
+        item = HostInput(entry.name, status="error", error=entry.error or "no baseline",
+                         declared_class=entry.declared_class)
+    else:
+        assert outcome is not None
+        status = outcome.status if outcome.status in ("ok", "unreachable") else "error"
+        item = HostInput(entry.name, baseline=entry.baseline, facts=outcome.facts, applications=entry.applications,
+                         status=status, error=outcome.reason, declared_class=entry.declared_class)
+    try:
+        # Facts were validated as they arrived (facts_from_result), no need to do it twice.
+        return evaluate_host(item, today, warn_days, validate=False)
+    except Exception as err:  # noqa: BLE001 - one hostile facts document is one host error
+        return failed_host(entry.name, "error", f"cannot evaluate the facts: {type(err).__name__}: {err}",
+                           entry.baseline, entry.declared_class)
+
+
 def scan(options: AnsibleOptions, *, today: date | None = None, forks: int = DEFAULT_FORKS,
          timeout: int = DEFAULT_TIMEOUT, warn_days: int = 180, profiles_dir: str | Path | None = None,
          progress: bool = True, stream=None, ansible_env: dict[str, str] | None = None,
-         command: str = "scan") -> ScanRun:
-    """Read the inventory, collect once per host, evaluate. InputError if the inventory is unreadable.
+         command: str = "scan", outputs: dict[str, Any] | None = None) -> ScanRun:
+    """Read the inventory, collect once per host, evaluate each host as it arrives and stream it to
+    the reports (`outputs`: scanresult.open_reports' keyword arguments). InputError if the inventory
+    is unreadable, before any report is written.
 
     `ansible_env`: extra environment for the Ansible processes (e.g. the lab's shadow collections);
     it overrides `options.env`.
@@ -595,36 +639,43 @@ def scan(options: AnsibleOptions, *, today: date | None = None, forks: int = DEF
     redactor = Redactor([options.vault_password] if options.vault_password else [])
     hosts = read_inventory(options, redactor)
     planned = plan_hosts(hosts, today, profiles_dir=profiles_dir, redactor=redactor)
-    emit = progress_printer(len(planned), stream) if progress else (lambda *a: None)
-    for entry in planned:
-        if entry.error:
-            emit(entry.name, "error", None, entry.error)
-    requests = {p.name: p.request for p in planned if p.request is not None}
-    run = collect(requests, options, forks=forks, timeout=timeout, redactor=redactor,
-                  on_outcome=lambda c: emit(c.host, c.status, c.duration, c.reason if c.status != "ok" else None))
-    if run.interrupted and progress:
-        missing = sum(1 for c in run.outcomes.values() if c.reason == INTERRUPTED)
-        print(f"mtk scan: interrupted; evaluating the {len(requests) - missing} host(s) collected, "
-              f"{missing} reported as '{INTERRUPTED}'", file=stream, flush=True)
-    inputs = []
-    for entry in planned:
-        if entry.error or entry.baseline is None:
-            inputs.append(HostInput(entry.name, status="error", error=entry.error or "no baseline",
-                                    declared_class=entry.declared_class))
-            continue
-        outcome = run.outcomes[entry.name]
-        status = outcome.status if outcome.status in ("ok", "unreachable") else "error"
-        inputs.append(HostInput(entry.name, baseline=entry.baseline, facts=outcome.facts,
-                                applications=entry.applications, status=status, error=outcome.reason,
-                                declared_class=entry.declared_class))
+    del hosts  # host variables are not needed any more; some fleets have a lot of them
     source = {"kind": "inventory", "inventory": list(options.inventory), "limit": options.limit,
               "forks": forks, "timeout": timeout}
-    if run.interrupted:
-        source["interrupted"] = True
-    # Facts were validated as they arrived (facts_from_result), no need to do it twice.
-    result = run_evaluation(inputs, today=today, warn_days=warn_days, source=source, command=command,
-                            validate=False, started=started)
-    return ScanRun(result=result, collection=run, planned=planned)
+    reports = open_reports(scan_header(today=today, warn_days=warn_days, source=source, command=command,
+                                       started=started), **(outputs or {}))
+    with reports:
+        run = _stream(planned, reports, options, today=today, forks=forks, timeout=timeout, warn_days=warn_days,
+                      progress=progress, stream=stream, redactor=redactor)
+        if run.interrupted:
+            reports.meta["source"]["interrupted"] = True
+        code = reports.finish(_now())
+    return ScanRun(exit_code=code, tally=reports.tally, collection=run)
+
+
+def _stream(planned: list[PlannedHost], reports: ScanReports, options: AnsibleOptions, *, today: date, forks: int,
+            timeout: int, warn_days: int, progress: bool, stream: Any, redactor: Redactor) -> CollectionRun:
+    emit = progress_printer(len(planned), stream) if progress else (lambda *a: None)
+    by_name = {}
+    for entry in planned:
+        if entry.error or entry.request is None:
+            emit(entry.name, "error", None, entry.error)
+            reports.add(evaluate_outcome(entry, None, today, warn_days))
+        else:
+            by_name[entry.name] = entry
+
+    def arrived(outcome: Collected) -> None:
+        if outcome.reason != INTERRUPTED:
+            emit(outcome.host, outcome.status, outcome.duration, outcome.reason if outcome.status != "ok" else None)
+        reports.add(evaluate_outcome(by_name[outcome.host], outcome, today, warn_days))
+
+    requests = {name: entry.request for name, entry in by_name.items() if entry.request is not None}
+    run = collect(requests, options, forks=forks, timeout=timeout, redactor=redactor, on_outcome=arrived)
+    if run.interrupted and progress:
+        missing = sum(1 for c in run.outcomes.values() if c.reason == INTERRUPTED)
+        print(f"mtk scan: interrupted; {len(requests) - missing} host(s) collected and evaluated, "
+              f"{missing} reported as '{INTERRUPTED}'", file=stream, flush=True)
+    return run
 
 
 def _now() -> str:

@@ -1,31 +1,45 @@
 """One scan: evaluate any number of hosts, turn the results into reports and an exit code.
 
 The entry points every verifying command shares (`mtk verify` offline, `mtk scan` over Ansible,
-the lab): the caller only collects. Build one `HostInput` per host (a baseline plus the facts
-document, or the reason why there are no facts), then
+the lab): the caller only collects. A fleet scan streams: each host is evaluated as its facts
+arrive and handed to every report at once (reports.stream), so memory does not grow with the fleet:
 
-    scan = run_evaluation(inputs, today=..., source={"kind": "inventory", "path": "..."})
-    write_reports(scan, json_path, junit_path, html_path)
-    print_console(scan)                 # reports.console
-    history.record(scan, history_path)  # unless --no-history
-    return scan.exit_code
+    reports = open_reports(scan_header(today=..., source=...), json_path=..., history_path=...)
+    for item in host_inputs:            # HostInput: a baseline plus the facts, or why there are none
+        reports.add(evaluate_host(item, today))
+    return reports.finish(now())        # the exit code
+
+For a few hosts (`mtk verify`, tests) `run_evaluation(inputs, ...)` returns a `ScanResult` holding
+every host, and `write_reports` / `emit` write it the same way.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import __version__
 from .errors import InputError
 from .evaluate import HostResult, evaluate, failed_host
-from .filemodes import write_private
+from .reports.stream import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Output,
+    ScanReports,
+    Tally,
+    Writer,
+)
 from .resolve import Baseline
 
-REPORT_VERSION = 1
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+REPORT_VERSION = 2  # 2: catalog text once per report (schemas/report.schema.json)
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "HostInput", "ScanResult", "exit_code",
+           "open_reports", "run_evaluation", "scan_header", "write_reports"]
 
 
 @dataclass
@@ -77,7 +91,7 @@ class ScanResult:
         self._report = None
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -120,42 +134,99 @@ def run_evaluation(host_inputs: list[HostInput], *, today: date | None = None, w
                    started: str | None = None) -> ScanResult:
     """Evaluate every host; a host that cannot be evaluated becomes an unreachable/error result,
     never an exception, so one bad host does not hide the others."""
-    started = started or _now()
+    started = started or now()
     today = today or date.today()
     hosts = [evaluate_host(item, today, warn_days, validate) for item in host_inputs]
     versions = sorted({i.baseline.catalog_version for i in host_inputs if i.baseline is not None})
     return ScanResult(
-        hosts=hosts, started=started, finished=_now(), today=today.isoformat(), warn_days=warn_days,
+        hosts=hosts, started=started, finished=now(), today=today.isoformat(), warn_days=warn_days,
         catalog_version=", ".join(versions) if versions else None, source=dict(source or {}), command=command,
     )
 
 
 def exit_code(scan: ScanResult) -> int:
-    """3 when any host is unreachable or errored (the others are still evaluated and reported),
-    else 1 when any control failed or could not be read (status fail or error), else 0.
-    Waived and not-applicable controls count as passing. No host at all is a usage error (2)."""
-    if not scan.hosts:
-        return EXIT_USAGE
-    verdicts = {h.verdict for h in scan.hosts}
-    if verdicts & {"unreachable", "error"}:
-        return EXIT_UNREACHABLE
-    if "fail" in verdicts:
-        return EXIT_FAILED
-    return EXIT_OK
+    """See reports.stream.Tally.exit_code."""
+    tally = Tally()
+    for host in scan.hosts:
+        tally.count(host.verdict, host.counts())
+    return tally.exit_code
+
+
+def scan_header(*, today: date, warn_days: int, source: dict[str, Any] | None, command: str,
+                started: str | None = None) -> dict[str, Any]:
+    """What a scan's reports say about it before any host is evaluated."""
+    return {"tool_version": __version__, "command": command, "started": started or now(),
+            "evaluated_on": today.isoformat(), "warn_days": warn_days, "source": dict(source or {})}
+
+
+class _History:
+    """The history as a report writer that never fails the scan: a history that cannot be written is
+    one warning, and the scan's reports and exit code stand."""
+
+    def __init__(self, path: str | Path, meta: dict[str, Any], stderr: IO[str]):
+        from . import history
+        from .reports.json_report import scan_meta
+
+        self.stderr = stderr
+        self.recorder = None
+        self._guard(lambda: setattr(self, "recorder", history.ScanRecorder(path, scan_meta(meta))))
+
+    def _guard(self, action: Any) -> None:
+        try:
+            action()
+        except (InputError, sqlite3.Error, OSError) as err:
+            problem = err.problems[0] if isinstance(err, InputError) else err
+            print(f"mtk: scan not stored in the history: {problem}", file=self.stderr)
+            self.close()
+
+    def add(self, host: dict[str, Any]) -> None:
+        if self.recorder:
+            self._guard(lambda: self.recorder.add(host))  # type: ignore[union-attr]
+
+    def finish(self, meta: dict[str, Any], summary: dict[str, Any]) -> None:
+        if self.recorder:
+            self._guard(lambda: self.recorder.finish(meta, summary))  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        if self.recorder:
+            recorder, self.recorder = self.recorder, None
+            recorder.close()
+
+
+def open_reports(meta: dict[str, Any], *, json_path: str | Path | None = None, junit_path: str | Path | None = None,
+                 html_path: str | Path | None = None, console: IO[str] | None = None,
+                 history_path: str | Path | None = None, stderr: IO[str] | None = None) -> ScanReports:
+    """Every requested output of one scan. `json_path` "-" writes the JSON report to stdout (the
+    console summary then belongs on stderr). Reports are written whole when the scan finishes."""
+    writers: list[Writer] = []  # each format imported only when asked for
+    if console is not None:
+        from .reports.console import ConsoleWriter, use_colour
+        writers.append(ConsoleWriter(console, use_colour(console)))
+    if json_path:
+        from .reports.json_report import JsonWriter
+        writers.append(JsonWriter(Output(sys.stdout if str(json_path) == "-" else json_path)))
+    if junit_path:
+        from .reports.junit import JunitWriter
+        writers.append(JunitWriter(Output(junit_path), meta["started"]))
+    if html_path:
+        from .reports.html_report import HtmlWriter
+        writers.append(HtmlWriter(Output(html_path)))
+    if history_path:
+        writers.append(_History(history_path, meta, stderr or sys.stderr))
+    return ScanReports(meta, writers)
+
+
+def _header_of(scan: ScanResult) -> dict[str, Any]:
+    return {"tool_version": scan.tool_version, "command": scan.command, "started": scan.started,
+            "evaluated_on": scan.today, "warn_days": scan.warn_days, "source": scan.source}
 
 
 def write_reports(scan: ScanResult, json_path: str | Path | None = None, junit_path: str | Path | None = None,
-                  html_path: str | Path | None = None) -> list[Path]:
-    """Write the requested report files (parent folders created); returns the paths written."""
-    from .reports import html_report, json_report, junit
-
-    report = scan.to_report()
-    written = []
-    for path, render in ((json_path, json_report.render_json), (junit_path, junit.render_junit),
-                         (html_path, html_report.render_html)):
-        if path:
-            target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_private(target, render(report))
-            written.append(target)
-    return written
+                  html_path: str | Path | None = None, **outputs: Any) -> int:
+    """Write the requested outputs of a scan held in memory (see open_reports); returns its exit code."""
+    reports = open_reports(_header_of(scan), json_path=json_path, junit_path=junit_path, html_path=html_path,
+                           **outputs)
+    with reports:
+        for host in scan.hosts:
+            reports.add(host)
+        return reports.finish(scan.finished)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .argtypes import int_at_least
-from .verify import add_history_options, add_report_options, emit_scan
+from .verify import add_history_options, add_report_options, report_outputs
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser, inventory_required: bool = True,
@@ -89,8 +89,9 @@ def run(args: argparse.Namespace, inventory: list[str], ansible_env: dict[str, s
 
     options = _options(args, inventory)
     result = scan(options, forks=args.forks, timeout=args.timeout, warn_days=args.warn_days,
-                  profiles_dir=args.profiles_dir, progress=not args.quiet, ansible_env=ansible_env, command=command)
-    return emit_scan(result.result, args)
+                  profiles_dir=args.profiles_dir, progress=not args.quiet, ansible_env=ansible_env, command=command,
+                  outputs=report_outputs(args))
+    return result.exit_code
 
 
 def _scan(args: argparse.Namespace) -> int:

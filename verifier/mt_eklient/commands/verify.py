@@ -16,7 +16,7 @@ from ..collection import collection_request
 from ..errors import InputError, Problem
 from ..facts import FactsRefused, load_facts
 from ..hosts import load_checked_profile
-from ..reports.console import print_console, short
+from ..reports.console import short
 from ..resolve import HostContext, resolve
 from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
 from ..textsafe import printable
@@ -117,24 +117,18 @@ def _read_facts(path: Path) -> dict[str, Any]:
         raise
 
 
-def emit_scan(scan: ScanResult, args: argparse.Namespace) -> int:
-    """Console summary, report files, history; returns the exit code. `args` carries the options of
-    add_report_options and add_history_options."""
-    report = scan.to_report()
+def report_outputs(args: argparse.Namespace) -> dict[str, Any]:
+    """open_reports' keyword arguments from the options of add_report_options and add_history_options."""
     to_stdout = args.json_path == "-"
-    print_console(report, sys.stderr if to_stdout else sys.stdout)
-    if to_stdout:
-        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    write_reports(scan, None if to_stdout else args.json_path, args.junit_path, args.html_path)
-    if not getattr(args, "no_history", False):
-        path = history.history_path(getattr(args, "history", None))
-        try:
-            history.record(scan, path)
-        except InputError as err:
-            print(f"mtk: scan not stored in the history: {err.problems[0]}", file=sys.stderr)
-    return scan.exit_code
+    no_history = getattr(args, "no_history", False)
+    return {"json_path": args.json_path, "junit_path": args.junit_path, "html_path": args.html_path,
+            "console": sys.stderr if to_stdout else sys.stdout,
+            "history_path": None if no_history else history.history_path(getattr(args, "history", None))}
 
 
+def emit_scan(scan: ScanResult, args: argparse.Namespace) -> int:
+    """Console summary, report files, history; returns the exit code."""
+    return write_reports(scan, **report_outputs(args))
 
 
 def _verify(args: argparse.Namespace) -> int:

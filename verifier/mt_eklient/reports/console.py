@@ -4,13 +4,15 @@ Colour only when the stream is a terminal and NO_COLOR is not set."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 from typing import Any, TextIO
 
 from ..textsafe import printable_deep
-from .exceptions import exception_line, fleet_exceptions
+from .exceptions import exception_line
+from .stream import copy_spool, spool
 
 STATUS_COLUMNS = ("pass", "fail", "error", "waived", "not_applicable")
 _HEAD = {"pass": "PASS", "fail": "FAIL", "error": "ERR", "waived": "WAIVED", "not_applicable": "N/A"}
@@ -55,76 +57,115 @@ MAX_FINDINGS_PER_HOST = 10
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
+_HEADER = ["HOST", "CLASS", "OBSERVED", "PROFILE", *(_HEAD[s] for s in STATUS_COLUMNS), "RESULT"]
+_COUNT_COLUMNS = set(range(4, 4 + len(STATUS_COLUMNS)))
+
+
+def _host_cells(host: dict[str, Any]) -> list[str]:
+    counts = host["summary"]
+    return [host["host"], host["declared_class"] or host["profile_class"] or "-", host["observed_type"] or "-",
+            _profile(host), *(str(counts[s]) if host["status"] == "ok" else "-" for s in STATUS_COLUMNS),
+            host["verdict"].upper()]
+
+
+def _findings(host: dict[str, Any], colour: bool, max_findings: int | None) -> list[str]:
+    findings = sorted((c for c in host["controls"] if c["status"] in ("fail", "error")),
+                      key=lambda c: _SEVERITY_RANK.get(c["severity"], 9))
+    if host["status"] == "ok" and not findings and not host["notes"] and not host.get("exceptions"):
+        return []
+    lines = ["", _paint(f"{host['host']}:", "bold", colour)]
+    if host["status"] != "ok":
+        lines.append("  " + _paint(f"{host['status'].upper()}: {host['error']}", host["status"], colour))
+    for exception in host.get("exceptions") or []:
+        lines.append("  " + _paint("SAFETY-FLOOR EXCEPTION: ", "warn", colour) + exception_line(exception))
+    for note in host["notes"]:
+        lines.append("  " + _paint("note: ", "warn", colour) + note)
+    shown = findings if max_findings is None else findings[:max_findings]
+    for c in shown:
+        label = _paint(_HEAD[c["status"]].ljust(4), c["status"], colour)
+        lines.append(f"  {label}  {c['id']}  [{c['severity']}] {c['title']}")
+        if c["status"] == "fail":
+            lines.append(f"        expected ({c['compare']}): {short(c['expected'])}")
+            lines.append(f"        actual: {short(c['actual'])}")
+        if c["message"]:
+            lines.append(f"        {short(c['message'], 300)}")
+    if len(shown) < len(findings):
+        lines.append(f"  ... {len(findings) - len(shown)} more finding(s): see the JSON or HTML report")
+    return lines
+
+
+class ConsoleWriter:
+    """The console summary, streamed: host rows (column widths tracked) and findings are spooled as
+    hosts arrive and printed at the end, with the per-area table built from counts."""
+
+    def __init__(self, stream: TextIO, colour: bool = False, max_findings: int | None = MAX_FINDINGS_PER_HOST):
+        self.stream = stream
+        self.colour = colour
+        self.max_findings = max_findings
+        self.rows = spool()
+        self.findings = spool()
+        self.widths = [len(h) for h in _HEADER]
+        self.areas: dict[str, dict[str, int]] = {}
+        self.count = 0
+        self.exceptions = 0
+
+    def add(self, host: dict[str, Any]) -> None:
+        host = printable_deep(host)  # host-supplied text must not drive the terminal
+        self.exceptions += len(host.get("exceptions") or [])
+        cells = _host_cells(host)
+        self.widths = [max(w, len(c)) for w, c in zip(self.widths, cells)]
+        self.rows.write(json.dumps([host["verdict"], cells], ensure_ascii=False) + "\n")
+        lines = _findings(host, self.colour, self.max_findings)
+        if lines:
+            self.findings.write("\n".join(lines) + "\n")
+        for c in host["controls"]:
+            self.areas.setdefault(c["area"], dict.fromkeys(STATUS_COLUMNS, 0))[c["status"]] += 1
+        self.count += 1
+
+    def _row(self, cells: list[str]) -> str:
+        return "  ".join(c.rjust(self.widths[i]) if i in _COUNT_COLUMNS else c.ljust(self.widths[i])
+                         for i, c in enumerate(cells)).rstrip()
+
+    def finish(self, meta: dict[str, Any], summary: dict[str, Any]) -> None:
+        out, colour, meta = self.stream, self.colour, printable_deep(meta)
+        out.write(_paint(f"mt-eklient {meta['command']}: {self.count} host(s), catalog "
+                         f"{meta['catalog_version'] or '-'}, evaluated on {meta['evaluated_on']}", "bold", colour) + "\n")
+        if not self.count:
+            out.write("no hosts\n")
+            return
+        out.write("\n" + self._row(_HEADER) + "\n")
+        self.rows.seek(0)
+        for line in self.rows:
+            verdict, cells = json.loads(line)
+            row = self._row(cells)
+            out.write((_paint(row, verdict, colour) if verdict != "pass" else row) + "\n")
+        copy_spool(self.findings, out)
+        if self.areas:
+            rows = [["AREA", *(_HEAD[s] for s in STATUS_COLUMNS)]]
+            rows += [[area, *(str(counts[s]) for s in STATUS_COLUMNS)] for area, counts in sorted(self.areas.items())]
+            out.write("\n" + "\n".join(_table(rows, right=set(range(1, 1 + len(STATUS_COLUMNS))))) + "\n")
+        if self.exceptions:
+            out.write("\n" + _paint(f"{self.exceptions} safety-floor exception(s) in force: see the hosts above",
+                                     "warn", colour) + "\n")
+        verdict = {0: "PASS", 1: "FAIL", 2: "USAGE ERROR", 3: "INCOMPLETE"}[summary["exit_code"]]
+        counts = ", ".join(f"{n} {v}" for v, n in summary["verdicts"].items() if n)
+        kind = "pass" if summary["exit_code"] == 0 else ("fail" if summary["exit_code"] == 1 else "error")
+        out.write("\n" + _paint(f"Result: {verdict} ({counts}; exit {summary['exit_code']})", kind, colour) + "\n")
+
+    def close(self) -> None:
+        self.rows.close()
+        self.findings.close()
+
+
 def render_console(report: dict[str, Any], colour: bool = False,
                    max_findings: int | None = MAX_FINDINGS_PER_HOST) -> str:
-    report = printable_deep(report)  # host-supplied text must not drive the terminal
-    scan, hosts = report["scan"], report["hosts"]
-    lines = [_paint(f"mt-eklient {scan['command']}: {len(hosts)} host(s), catalog {scan['catalog_version'] or '-'}, "
-                    f"evaluated on {scan['evaluated_on']}", "bold", colour)]
-    if not hosts:
-        lines.append("no hosts")
-        return "\n".join(lines) + "\n"
-
-    rows = [["HOST", "CLASS", "OBSERVED", "PROFILE", *(_HEAD[s] for s in STATUS_COLUMNS), "RESULT"]]
-    verdicts = []
-    for host in hosts:
-        counts = host["summary"]
-        rows.append([host["host"], host["declared_class"] or host["profile_class"] or "-",
-                     host["observed_type"] or "-", _profile(host),
-                     *(str(counts[s]) if host["status"] == "ok" else "-" for s in STATUS_COLUMNS),
-                     host["verdict"].upper()])
-        verdicts.append(host["verdict"])
-    table = _table(rows, right=set(range(4, 4 + len(STATUS_COLUMNS))))
-    lines.append("")
-    lines.append(table[0])
-    for line, verdict in zip(table[1:], verdicts):
-        lines.append(_paint(line, verdict, colour) if verdict != "pass" else line)
-
-    for host in hosts:
-        findings = sorted((c for c in host["controls"] if c["status"] in ("fail", "error")),
-                          key=lambda c: _SEVERITY_RANK.get(c["severity"], 9))
-        if host["status"] == "ok" and not findings and not host["notes"] and not host.get("exceptions"):
-            continue
-        lines.append("")
-        lines.append(_paint(f"{host['host']}:", "bold", colour))
-        if host["status"] != "ok":
-            lines.append("  " + _paint(f"{host['status'].upper()}: {host['error']}", host["status"], colour))
-        for exception in host.get("exceptions") or []:
-            lines.append("  " + _paint("SAFETY-FLOOR EXCEPTION: ", "warn", colour) + exception_line(exception))
-        for note in host["notes"]:
-            lines.append("  " + _paint("note: ", "warn", colour) + note)
-        shown = findings if max_findings is None else findings[:max_findings]
-        for c in shown:
-            label = _paint(_HEAD[c["status"]].ljust(4), c["status"], colour)
-            lines.append(f"  {label}  {c['id']}  [{c['severity']}] {c['title']}")
-            if c["status"] == "fail":
-                lines.append(f"        expected ({c['compare']}): {short(c['expected'])}")
-                lines.append(f"        actual: {short(c['actual'])}")
-            if c["message"]:
-                lines.append(f"        {short(c['message'], 300)}")
-        if len(shown) < len(findings):
-            lines.append(f"  ... {len(findings) - len(shown)} more finding(s): see the JSON or HTML report")
-
-    areas: dict[str, dict[str, int]] = {}
-    for host in hosts:
-        for c in host["controls"]:
-            areas.setdefault(c["area"], {s: 0 for s in STATUS_COLUMNS})[c["status"]] += 1
-    if areas:
-        rows = [["AREA", *(_HEAD[s] for s in STATUS_COLUMNS)]]
-        rows += [[area, *(str(counts[s]) for s in STATUS_COLUMNS)] for area, counts in sorted(areas.items())]
-        lines.append("")
-        lines.extend(_table(rows, right=set(range(1, 1 + len(STATUS_COLUMNS)))))
-
-    if exceptions := fleet_exceptions(report):
-        lines.append("")
-        lines.append(_paint(f"{len(exceptions)} safety-floor exception(s) in force: see the hosts above", "warn", colour))
-    summary = report["summary"]
-    verdict = {0: "PASS", 1: "FAIL", 2: "USAGE ERROR", 3: "INCOMPLETE"}[summary["exit_code"]]
-    counts = ", ".join(f"{n} {v}" for v, n in summary["verdicts"].items() if n)
-    lines.append("")
-    kind = "pass" if summary["exit_code"] == 0 else ("fail" if summary["exit_code"] == 1 else "error")
-    lines.append(_paint(f"Result: {verdict} ({counts}; exit {summary['exit_code']})", kind, colour))
-    return "\n".join(lines) + "\n"
+    out = io.StringIO()
+    writer = ConsoleWriter(out, colour, max_findings)
+    for host in report["hosts"]:
+        writer.add(host)
+    writer.finish(report["scan"], report["summary"])
+    writer.close()
+    return out.getvalue()
 
 
 def print_console(report: dict[str, Any], stream: TextIO | None = None) -> None:

@@ -5,14 +5,16 @@ the host table, then per host its class evidence, notes and every control with i
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from html import escape
-from typing import Any
+from typing import IO, Any
 
 from ..evaluate import STATUSES
 from ..textsafe import printable
-from .exceptions import exception_line, fleet_exceptions
+from .exceptions import exception_line
+from .stream import Output, copy_spool, spool
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em;color:#1b1f24;background:#fff}
@@ -57,17 +59,26 @@ def _class_of(host: dict[str, Any]) -> str:
     return host["declared_class"] or host["profile_class"] or "unknown"
 
 
-def _fleet_overview(hosts: list[dict[str, Any]]) -> str:
-    """Rows: class; columns: area; cell: passing/total (failed and errored marked)."""
-    areas = sorted({c["area"] for h in hosts for c in h["controls"]})
-    classes: dict[str, dict[str, Any]] = {}
-    for host in hosts:
-        row = classes.setdefault(_class_of(host), {"hosts": 0, "bad_hosts": 0, "areas": {}})
+class _Overview:
+    """The fleet overview's counts: per class, hosts and per area the controls of each status."""
+
+    def __init__(self) -> None:
+        self.classes: dict[str, dict[str, Any]] = {}
+        self.areas: set[str] = set()
+
+    def add(self, host: dict[str, Any]) -> None:
+        row = self.classes.setdefault(_class_of(host), {"hosts": 0, "bad_hosts": 0, "areas": {}})
         row["hosts"] += 1
         row["bad_hosts"] += host["verdict"] != "pass"
         for c in host["controls"]:
-            cell = row["areas"].setdefault(c["area"], {s: 0 for s in STATUSES})
+            self.areas.add(c["area"])
+            cell = row["areas"].setdefault(c["area"], dict.fromkeys(STATUSES, 0))
             cell[c["status"]] += 1
+
+
+def _fleet_overview(overview: _Overview) -> str:
+    """Rows: class; columns: area; cell: passing/total (failed and errored marked)."""
+    areas, classes = sorted(overview.areas), overview.classes
     out = ['<table class="fleet"><tr><th>class</th><th>hosts</th><th>not passing</th>']
     out += [f"<th>{_e(a)}</th>" for a in areas]
     out.append("</tr>")
@@ -97,22 +108,20 @@ def _fleet_overview(hosts: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
-def _host_table(hosts: list[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{_e(s.replace('_', ' '))}</th>" for s in STATUSES)
-    out = [(f"<table><tr><th>host</th><th>declared</th><th>nameplate</th><th>observed type</th><th>profile</th>"
-            f"<th>result</th>{head}<th>reason</th></tr>")]
-    for host in hosts:
-        profile = host.get("profile") or {}
-        profile_text = f"{profile.get('id')} v{profile.get('version')}" if profile.get("id") else "–"
-        counts = "".join(f'<td class="n">{host["summary"][s] if host["status"] == "ok" else "–"}</td>' for s in STATUSES)
-        out.append(
-            f'<tr><td><a href="#{_anchor(host["host"])}">{_e(host["host"])}</a></td>'
+_HOST_TABLE_HEAD = (
+    "<table><tr><th>host</th><th>declared</th><th>nameplate</th><th>observed type</th><th>profile</th>"
+    "<th>result</th>" + "".join(f"<th>{escape(s.replace('_', ' '))}</th>" for s in STATUSES) + "<th>reason</th></tr>")
+
+
+def _host_row(host: dict[str, Any]) -> str:
+    profile = host.get("profile") or {}
+    profile_text = f"{profile.get('id')} v{profile.get('version')}" if profile.get("id") else "–"
+    counts = "".join(f'<td class="n">{host["summary"][s] if host["status"] == "ok" else "–"}</td>' for s in STATUSES)
+    return (f'<tr><td><a href="#{_anchor(host["host"])}">{_e(host["host"])}</a></td>'
             f"<td>{_e(host['declared_class'] or '–')}</td><td>{_e(host['nameplate_class'] or '–')}</td>"
             f"<td>{_e(host['observed_type'] or '–')}</td><td>{_e(profile_text)}</td>"
             f'<td class="{_e(host["verdict"])}">{_e(host["verdict"])}</td>{counts}'
             f"<td>{_e(host['error'] or '')}</td></tr>")
-    out.append("</table>")
-    return "".join(out)
 
 
 def _references(refs: dict[str, Any]) -> str:
@@ -181,16 +190,7 @@ def _host_section(host: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _exception_banner(report: dict[str, Any]) -> list[str]:
-    found = fleet_exceptions(report)
-    if not found:
-        return []
-    return [f'<div class="exception"><h2>Safety-floor exceptions in force ({len(found)})</h2><ul>' + "".join(
-        f"<li><b>{_e(host)}</b>: {_e(exception_line(e))}</li>" for host, e in found) + "</ul></div>"]
-
-
-def render_html(report: dict[str, Any]) -> str:
-    scan, summary, hosts = report["scan"], report["summary"], report["hosts"]
+def _head(scan: dict[str, Any], summary: dict[str, Any]) -> str:
     source = scan.get("source") or {}
     meta = [("command", scan["command"]), ("tool version", scan["tool_version"]),
             ("catalog version", scan["catalog_version"]), ("started", scan["started"]),
@@ -201,19 +201,66 @@ def render_html(report: dict[str, Any]) -> str:
             ("hosts", summary["hosts"]),
             ("result", ", ".join(f"{n} {v}" for v, n in summary["verdicts"].items() if n) or "no hosts"),
             ("exit code", summary["exit_code"])]
-    parts = [
+    return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>mt-eklient report {_e(scan['started'])}</title><style>{CSS}</style></head><body>",
         "<h1>mt-eklient verification report</h1>",
         '<table class="meta">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta
                                           if v is not None) + "</table>",
-        *_exception_banner(report),
-        "<h2>Fleet overview by class and area</h2>",
-        '<p class="muted">Cells: passing / judged controls (waived and not applicable are not judged).</p>',
-        _fleet_overview(hosts) if hosts else "<p>No hosts.</p>",
-        "<h2>Hosts</h2>", _host_table(hosts) if hosts else "<p>No hosts.</p>",
-        "<h2>Host details</h2>", *(_host_section(h) for h in hosts),
-        "</body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+    ])
+
+
+def _exception_banner(found: list[tuple[str, dict[str, Any]]]) -> str:
+    if not found:
+        return ""
+    return (f'\n<div class="exception"><h2>Safety-floor exceptions in force ({len(found)})</h2><ul>' + "".join(
+        f"<li><b>{_e(host)}</b>: {_e(exception_line(e))}</li>" for host, e in found) + "</ul></div>")
+
+
+class HtmlWriter:
+    """The HTML report, streamed: host rows and host sections are spooled as hosts arrive; the
+    scan metadata and the fleet overview (counts only) are written at the end, above them."""
+
+    def __init__(self, output: Output):
+        self.output = output
+        self.overview = _Overview()
+        self.rows = spool()
+        self.sections = spool()
+        self.count = 0
+        self.exceptions: list[tuple[str, dict[str, Any]]] = []  # rare, and shown above everything
+
+    def add(self, host: dict[str, Any]) -> None:
+        self.exceptions += [(host["host"], e) for e in host.get("exceptions") or []]
+        self.overview.add(host)
+        self.rows.write(_host_row(host))
+        self.sections.write("\n" + _host_section(host))
+        self.count += 1
+
+    def finish(self, meta: dict[str, Any], summary: dict[str, Any]) -> None:
+        def produce(out: IO[str]) -> None:
+            out.write(_head(meta, summary) + _exception_banner(self.exceptions) + "\n<h2>Fleet overview by class and area</h2>\n"
+                      '<p class="muted">Cells: passing / judged controls (waived and not applicable are not judged).</p>\n')
+            if not self.count:
+                out.write("<p>No hosts.</p>\n<h2>Hosts</h2>\n<p>No hosts.</p>\n<h2>Host details</h2>")
+            else:
+                out.write(_fleet_overview(self.overview) + "\n<h2>Hosts</h2>\n" + _HOST_TABLE_HEAD)
+                copy_spool(self.rows, out)
+                out.write("</table>\n<h2>Host details</h2>")
+                copy_spool(self.sections, out)
+            out.write("\n</body></html>\n")
+        self.output.write(produce)
+
+    def close(self) -> None:
+        self.rows.close()
+        self.sections.close()
+
+
+def render_html(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = HtmlWriter(Output(out))
+    for host in report["hosts"]:
+        writer.add(host)
+    writer.finish(report["scan"], report["summary"])
+    writer.close()
+    return out.getvalue()

@@ -5,13 +5,15 @@ unreachable or errored gets one testcase `collection` with an <error> naming the
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import IO, Any
 
 from ..textsafe import printable
 from .exceptions import exception_line
+from .stream import Output, copy_spool, spool
 
 # Characters XML 1.0 cannot carry, even escaped (textsafe.printable has shown the controls already).
 _INVALID_XML = re.compile("[\ufffe\uffff]")
@@ -85,13 +87,43 @@ def _suite(parent: ET.Element, host: dict[str, Any], timestamp: str) -> dict[str
     return counts
 
 
+class JunitWriter:
+    """JUnit XML, streamed: each host's testsuite is serialised as it arrives; the totals of the
+    root element are written at the end."""
+
+    def __init__(self, output: Output, started: str):
+        self.output = output
+        self.started = started
+        self.suites = spool()
+        self.totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+
+    def add(self, host: dict[str, Any]) -> None:
+        holder = ET.Element("testsuites")
+        for key, value in _suite(holder, host, self.started).items():
+            self.totals[key] += value
+        suite = holder[0]
+        ET.indent(suite, space="  ", level=1)
+        self.suites.write("  " + ET.tostring(suite, encoding="unicode").rstrip() + "\n")
+
+    def finish(self, meta: dict[str, Any], summary: dict[str, Any]) -> None:
+        root = ET.Element("testsuites", name="mt-eklient", **{k: str(v) for k, v in self.totals.items()})
+        head = ET.tostring(root, encoding="unicode").replace(" />", ">")
+
+        def produce(out: IO[str]) -> None:
+            out.write('<?xml version="1.0" encoding="UTF-8"?>\n' + head + "\n")
+            copy_spool(self.suites, out)
+            out.write("</testsuites>\n")
+        self.output.write(produce)
+
+    def close(self) -> None:
+        self.suites.close()
+
+
 def render_junit(report: dict[str, Any]) -> str:
-    root = ET.Element("testsuites", name="mt-eklient")
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    out = io.StringIO()
+    writer = JunitWriter(Output(out), report["scan"]["started"])
     for host in report["hosts"]:
-        for key, value in _suite(root, host, report["scan"]["started"]).items():
-            totals[key] += value
-    for key, value in totals.items():
-        root.set(key, str(value))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        writer.add(host)
+    writer.finish(report["scan"], report["summary"])
+    writer.close()
+    return out.getvalue()

@@ -17,6 +17,7 @@ DOCUMENTATION = """
         become ******** before anything leaves this process, inside the facts document too.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -122,6 +123,15 @@ def _jsonable(value, depth=0):
     return str(value)
 
 
+def _preload_collector_action():
+    """Import the collector task's action plugin here, in the process that forks a worker per host:
+    a plugin the parent never imported is imported again by every worker (tens of ms per host)."""
+    from ansible.plugins.loader import action_loader
+
+    with contextlib.suppress(Exception):  # only an optimisation: the workers then import it themselves
+        action_loader.get("ansible.windows.win_powershell", class_only=True)
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
@@ -181,6 +191,7 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_start(self, playbook):
         self._emit({"event": "start", "pid": os.getpid()})
+        _preload_collector_action()
 
     def v2_runner_on_start(self, host, task):
         self._started[host.get_name()] = time.monotonic()

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""CPU-seconds of short `mtk` calls: `mtk --help` and `mtk verify` of one host (median [min-max]).
+
+    .venv/bin/python bench/startup.py [--repeat 5]
+
+Each call runs in a subprocess; its CPU time (user + system) is read with resource.getrusage
+(RUSAGE_CHILDREN), not wall time, which on a shared machine measures the neighbours. `mtk verify`
+evaluates the simulated lab's wm1-sono-01 (fresh install) against its profile, with no history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mtk() -> list[str]:
+    beside = Path(sys.executable).parent / "mtk"
+    return [str(beside)] if beside.is_file() else [sys.executable, "-m", "mt_eklient.cli"]
+
+
+def cpu_of(command: list[str], env: dict[str, str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="calls of each command (default: %(default)s)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mtk-startup-") as tmp:
+        env = dict(os.environ, MTK_LAB_DIR=str(Path(tmp) / "lab"))
+        subprocess.run([*mtk(), "lab", "up"], cwd=REPO, env=env, capture_output=True, check=True)
+        facts = Path(tmp) / "facts.json"
+        facts.write_text(subprocess.run([*mtk(), "lab", "facts", "wm1-sono-01"], cwd=REPO, env=env, capture_output=True,
+                                        text=True, check=True).stdout, encoding="utf-8")
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "mtk --help": [*mtk(), "--help"],
+            "mtk verify (one host)": [*mtk(), "verify", str(facts), "--profile", "profiles/sonora-review-4.yml",
+                                      "--class", "WM1", "--no-history"],
+        }
+        print(f"CPU-seconds (user + system), median [min-max] of {args.repeat} calls; load average "
+              f"{[round(x, 1) for x in os.getloadavg()]}")
+        for name, command in commands.items():
+            cpu_of(command, env)  # warm the page cache
+            runs = [cpu_of(command, env) for _ in range(args.repeat)]
+            print(f"  {name:<24} {statistics.median(runs):.3f} [{min(runs):.3f}-{max(runs):.3f}] s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

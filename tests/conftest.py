@@ -24,3 +24,21 @@ def write_profile(tmp_path: Path):
         path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
         return path
     return write
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throw-away PostgreSQL server on a Unix socket (tests/postgres_cluster.py)."""
+    from postgres_cluster import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_location(request, tmp_path: Path) -> str | Path:
+    """An empty history of each backend: a SQLite file, a fresh PostgreSQL database (URL)."""
+    if request.param == "sqlite":
+        return tmp_path / "history.sqlite"
+    return request.getfixturevalue("postgres_cluster").new_database()

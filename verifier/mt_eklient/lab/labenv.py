@@ -10,11 +10,15 @@ from pathlib import Path
 from . import paths
 
 
-def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
+def lab_variables(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables that point an Ansible run (ansible-playbook, ansible-runner, an AWX job) at the
+    lab, given the environment they start from (default: this process'). The one place that knows."""
+    env = os.environ if base is None else base
     cfg = paths.ANSIBLE_DIR / "ansible.cfg"
     user_paths = env.get("ANSIBLE_COLLECTIONS_PATH", "~/.ansible/collections:/usr/share/ansible/collections")
-    env.update({
+    # the stand-ins import mt_eklient: make it importable even without an installed package
+    package_root = str(paths.PACKAGE_DIR.parents[1])
+    return {
         "ANSIBLE_CONFIG": str(cfg),
         # shadow tree first: it replaces ansible.windows and community.windows for this run only
         "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(paths.SHADOW_COLLECTIONS), user_paths]),
@@ -25,10 +29,13 @@ def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "MTK_LAB_DIR": str(paths.lab_dir().resolve()),
         "MTK_LAB": "1",
-    })
-    # the stand-ins import mt_eklient: make it importable even without an installed package
-    package_root = str(paths.PACKAGE_DIR.parents[1])
-    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+        "PYTHONPATH": os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])]),
+    }
+
+
+def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.update(lab_variables(env))
     return env
 
 

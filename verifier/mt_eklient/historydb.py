@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import InputError
@@ -31,34 +31,34 @@ _MIGRATION_LOCK = 0x6D746B68  # "mtkh"
 # Version 1 is the schema SQLite histories had before migrations existed: they start at 2.
 _SQLITE_MIGRATIONS: list[list[str]] = [
     [
-        "CREATE TABLE IF NOT EXISTS scans (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL,"
-        " finished TEXT NOT NULL, evaluated_on TEXT NOT NULL, command TEXT NOT NULL, tool_version TEXT NOT NULL,"
-        " catalog_version TEXT, source TEXT NOT NULL, exit_code INTEGER NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS hosts (scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
-        " host TEXT NOT NULL, status TEXT NOT NULL, verdict TEXT NOT NULL, error TEXT, declared_class TEXT,"
-        " observed_type TEXT, nameplate_class TEXT, profile_id TEXT, profile_version INTEGER,"
-        " summary TEXT NOT NULL, PRIMARY KEY (scan_id, host))",
-        "CREATE TABLE IF NOT EXISTS results (scan_id INTEGER NOT NULL, host TEXT NOT NULL,"
-        " control_id TEXT NOT NULL, area TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL, message TEXT,"
-        " expected TEXT, actual TEXT, PRIMARY KEY (scan_id, host, control_id),"
-        " FOREIGN KEY (scan_id, host) REFERENCES hosts(scan_id, host) ON DELETE CASCADE)",
+        ("CREATE TABLE IF NOT EXISTS scans (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL,"
+         " finished TEXT NOT NULL, evaluated_on TEXT NOT NULL, command TEXT NOT NULL, tool_version TEXT NOT NULL,"
+         " catalog_version TEXT, source TEXT NOT NULL, exit_code INTEGER NOT NULL)"),
+        ("CREATE TABLE IF NOT EXISTS hosts (scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+         " host TEXT NOT NULL, status TEXT NOT NULL, verdict TEXT NOT NULL, error TEXT, declared_class TEXT,"
+         " observed_type TEXT, nameplate_class TEXT, profile_id TEXT, profile_version INTEGER,"
+         " summary TEXT NOT NULL, PRIMARY KEY (scan_id, host))"),
+        ("CREATE TABLE IF NOT EXISTS results (scan_id INTEGER NOT NULL, host TEXT NOT NULL,"
+         " control_id TEXT NOT NULL, area TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL, message TEXT,"
+         " expected TEXT, actual TEXT, PRIMARY KEY (scan_id, host, control_id),"
+         " FOREIGN KEY (scan_id, host) REFERENCES hosts(scan_id, host) ON DELETE CASCADE)"),
         "CREATE INDEX IF NOT EXISTS hosts_by_name ON hosts (host, scan_id)",
     ],
     ["ALTER TABLE scans ADD COLUMN scanner TEXT"],
 ]
 _POSTGRESQL_MIGRATIONS: list[list[str]] = [
     [
-        "CREATE TABLE scans (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, started TEXT NOT NULL,"
-        " finished TEXT NOT NULL, evaluated_on TEXT NOT NULL, command TEXT NOT NULL, tool_version TEXT NOT NULL,"
-        " catalog_version TEXT, source TEXT NOT NULL, exit_code INTEGER NOT NULL)",
-        "CREATE TABLE hosts (scan_id BIGINT NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
-        " host TEXT NOT NULL, status TEXT NOT NULL, verdict TEXT NOT NULL, error TEXT, declared_class TEXT,"
-        " observed_type TEXT, nameplate_class TEXT, profile_id TEXT, profile_version INTEGER,"
-        " summary TEXT NOT NULL, PRIMARY KEY (scan_id, host))",
-        "CREATE TABLE results (scan_id BIGINT NOT NULL, host TEXT NOT NULL,"
-        " control_id TEXT NOT NULL, area TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL, message TEXT,"
-        " expected TEXT, actual TEXT, PRIMARY KEY (scan_id, host, control_id),"
-        " FOREIGN KEY (scan_id, host) REFERENCES hosts(scan_id, host) ON DELETE CASCADE)",
+        ("CREATE TABLE scans (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, started TEXT NOT NULL,"
+         " finished TEXT NOT NULL, evaluated_on TEXT NOT NULL, command TEXT NOT NULL, tool_version TEXT NOT NULL,"
+         " catalog_version TEXT, source TEXT NOT NULL, exit_code INTEGER NOT NULL)"),
+        ("CREATE TABLE hosts (scan_id BIGINT NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+         " host TEXT NOT NULL, status TEXT NOT NULL, verdict TEXT NOT NULL, error TEXT, declared_class TEXT,"
+         " observed_type TEXT, nameplate_class TEXT, profile_id TEXT, profile_version INTEGER,"
+         " summary TEXT NOT NULL, PRIMARY KEY (scan_id, host))"),
+        ("CREATE TABLE results (scan_id BIGINT NOT NULL, host TEXT NOT NULL,"
+         " control_id TEXT NOT NULL, area TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL, message TEXT,"
+         " expected TEXT, actual TEXT, PRIMARY KEY (scan_id, host, control_id),"
+         " FOREIGN KEY (scan_id, host) REFERENCES hosts(scan_id, host) ON DELETE CASCADE)"),
         "CREATE INDEX hosts_by_name ON hosts (host, scan_id)",
     ],
     ["ALTER TABLE scans ADD COLUMN scanner TEXT"],
@@ -144,7 +144,7 @@ class Store:
     def close(self) -> None:
         self.connection.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

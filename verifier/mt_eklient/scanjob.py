@@ -29,8 +29,17 @@ from typing import Any
 
 from .errors import InputError
 from .historydb import is_url, redact_location, url_password
-from .scan import (COLLECTOR, SECRET_VAR, Collected, PlannedHost, Redactor, host_inputs, outcome_from_event,
-                   plan_hosts, request_file_name)
+from .scan import (
+    COLLECTOR,
+    SECRET_VAR,
+    Collected,
+    PlannedHost,
+    Redactor,
+    host_inputs,
+    outcome_from_event,
+    plan_hosts,
+    request_file_name,
+)
 from .scanresult import ScanResult, run_evaluation, write_reports
 
 REPORT_DIR_NAME = "mtk-scan"
@@ -57,7 +66,7 @@ def host_variables(hostvars: Any, host: str) -> dict[str, Any]:
             try:
                 value = templated[name]
             except Exception:  # noqa: BLE001 - an undefined or broken template: keep what is written
-                pass
+                value = raw[name]
         elif not isinstance(value, (dict, list)):
             continue
         out[name] = _plain(value)
@@ -137,7 +146,7 @@ def report(plan_info: dict[str, Any], hostvars: dict[str, dict[str, Any]],
     host's verdict and reason (redacted)."""
     work = Path(plan_info["work_dir"])
     with open(work / _PLAN_FILE, "rb") as handle:
-        saved = pickle.load(handle)  # noqa: S301 - written by plan() of this job into its 0700 directory
+        saved = pickle.load(handle)  # written by plan() of this job, in its 0700 directory
     planned: list[PlannedHost] = saved["planned"]
     location = _history_location(history) if not no_history else None
     redactor = _redactor(hostvars, url_password(location) if location else None)

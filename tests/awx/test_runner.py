@@ -187,6 +187,19 @@ def test_scan_job_stores_into_the_shared_postgresql_history(lab: RunnerLab, scan
     assert all(d["latest_scan"]["command"] == "ansible scan" for d in drift)
 
 
+def test_scan_job_judges_exactly_as_mtk_scan(lab: RunnerLab, scan):
+    """The playbook shares mtk scan's code: the same lab state gives the same result, control by control."""
+    job, _ = scan
+    direct = lab.root / "direct.json"
+    lab.mtk("lab", "scan", "--json", str(direct), "--no-history", "--quiet")
+
+    def judged(report: dict[str, Any]) -> dict[str, Any]:
+        return {h["host"]: (h["status"], h["verdict"], {c["id"]: (c["status"], c["expected"], c["actual"], c["message"])
+                                                       for c in h["controls"]}) for h in report["hosts"]}
+
+    assert judged(job.report()) == judged(json.loads(direct.read_text(encoding="utf-8")))
+
+
 def test_unreachable_host_stays_unreachable(lab: RunnerLab, scan):
     victim = "wm0-lab-01"
     lab.mtk("lab", "drift", victim, "unreachable")

@@ -73,6 +73,12 @@ def host_variables(hostvars: Any, host: str) -> dict[str, Any]:
     return out
 
 
+def play_host_variables(task_vars: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """host_variables() of every host of the play, in inventory order (a run_once task's task_vars)."""
+    hostvars = task_vars["hostvars"]
+    return {name: host_variables(hostvars, name) for name in task_vars.get("ansible_play_hosts_all", [])}
+
+
 def _plain(value: Any) -> Any:
     """Ansible's wrapped types (unsafe text, vaulted strings) as plain str/dict/list."""
     if isinstance(value, dict):

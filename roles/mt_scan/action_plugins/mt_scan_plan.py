@@ -50,9 +50,7 @@ class ActionModule(ActionBase):
             beside = os.path.normpath(os.path.join(str(task_vars["playbook_dir"]), os.pardir, "profiles"))
             profiles_dir = beside if os.path.isdir(beside) else None
         today = date.fromisoformat(args["today"]) if args.get("today") else None
-        hostvars = task_vars["hostvars"]
-        hosts = {name: scanjob.host_variables(hostvars, name) for name in task_vars.get("ansible_play_hosts_all", [])}
-        planned = scanjob.plan(hosts, today=today, profiles_dir=profiles_dir)
+        planned = scanjob.plan(scanjob.play_host_variables(task_vars), today=today, profiles_dir=profiles_dir)
         unresolved = len(planned["unresolved"])
         result.update(planned, changed=False,
                       msg=f"{planned['hosts']} host(s) planned" + (f", {unresolved} not resolved" if unresolved else ""))

@@ -64,11 +64,9 @@ class ActionModule(ActionBase):
                 f"mt_scan_report needs the mt-eklient Python package ({err}): run Ansible from the project's "
                 "virtual environment or its execution environment (docs/awx.md)") from err
         args = self._task.args
-        hostvars = task_vars["hostvars"]
-        names = list(task_vars.get("ansible_play_hosts_all", []))
-        hosts = {name: scanjob.host_variables(hostvars, name) for name in names}
+        hosts = scanjob.play_host_variables(task_vars)
         # Untemplated: a registered result is data, and the facts in it are large.
-        collected = {name: hostvars.raw_get(name).get(args["collected_var"]) for name in names}
+        collected = {name: task_vars["hostvars"].raw_get(name).get(args["collected_var"]) for name in hosts}
         job = task_vars.get("awx_job_id") or task_vars.get("tower_job_id")
         template = task_vars.get("awx_job_template_name") or task_vars.get("tower_job_template_name")
         scanner = f"awx job {job}" + (f" ({template})" if template else "") if job else None

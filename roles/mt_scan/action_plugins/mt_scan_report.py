@@ -59,6 +59,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         try:
             from mt_eklient import scanjob
+            from mt_eklient.historydb import url_password
         except ImportError as err:
             raise AnsibleError(
                 f"mt_scan_report needs the mt-eklient Python package ({err}): run Ansible from the project's "
@@ -84,8 +85,14 @@ class ActionModule(ActionBase):
                       msg=(f"{summary['hosts_total']} host(s): {counts['pass']} pass, {counts['fail']} fail, "
                            f"{counts['error']} error, {counts['unreachable']} unreachable; reports in "
                            f"{summary['reports']['json'].rsplit('/', 1)[0]}"))
+        warnings = []
+        if url_password(args.get("history") or ""):
+            warnings.append("mt_scan_history carries a password, which AWX keeps and shows with the job's variables: "
+                            "give it through PGPASSWORD or PGPASSFILE instead (docs/awx.md)")
         if summary.get("history_error"):
-            result["warnings"] = [f"scan not stored in the history: {summary['history_error']}"]
+            warnings.append(f"scan not stored in the history: {summary['history_error']}")
+        if warnings:
+            result["warnings"] = warnings
         stats = {k: v for k, v in summary.items() if k != "hosts"}
         result["ansible_stats"] = {"data": {"mt_scan": stats}, "per_host": False, "aggregate": True}
         return result

@@ -148,7 +148,8 @@ def report(plan_info: dict[str, Any], hostvars: dict[str, dict[str, Any]],
            report_dir: str | Path | None = None, history: str | Path | None = None, no_history: bool = False,
            scanner: str | None = None, source: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate every planned host from its registered collection result; write the reports and
-    the history; remove the work directory (the raw facts). Returns the job's summary with each
+    the history; remove the plan's work directory (requests and baselines; the facts only ever
+    live in memory, as registered results). Returns the job's summary with each
     host's verdict and reason (redacted)."""
     work = Path(plan_info["work_dir"])
     with open(work / _PLAN_FILE, "rb") as handle:

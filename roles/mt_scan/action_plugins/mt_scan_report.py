@@ -10,7 +10,7 @@ short_description: Evaluate a fleet scan, write its reports and history (control
 description:
   - Reads each play host's registered collector result (the variable named by I(collected_var)), evaluates
     every catalog control, writes C(scan.json), C(scan.junit.xml) and C(scan.html) to I(report_dir) and
-    stores the scan in the history. Removes the plan's work directory (the raw facts).
+    stores the scan in the history. Removes the plan's work directory.
   - Returns C(exit_code) (as C(mtk scan)), C(counts), C(reports), C(history) (password redacted) and
     C(hosts) (host -> verdict and reason, redacted), and the same summary without C(hosts) as the
     aggregated custom stat C(mt_scan) (AWX job artefacts).

@@ -66,7 +66,8 @@ def test_host_variables_keep_what_the_scan_needs_templated():
     hostvars = FakeHostVars({"h": {"mt_profile": "sonora", "ansible_password": "{{ vault_pw }}",
                                    "mt_zones": {"mgmt": ["10.0.0.0/24"]}, "winrm": {"password": "x1y2"},
                                    "ansible_host": "10.1.1.1", "other": "{{ undefined }}",
-                                   "mt_broken": "{{ undefined }}"}})
+                                   "mt_broken": "{{ undefined }}", "groups": {"all": ["h"]},
+                                   "ansible_play_hosts_all": ["h"], "mt_scan_collected": {"output": ["{}"]}}})
     assert scanjob.host_variables(hostvars, "h") == {
         "mt_profile": "SONORA", "ansible_password": "{{ VAULT_PW }}", "mt_zones": {"mgmt": ["10.0.0.0/24"]},
         "winrm": {"password": "x1y2"}, "mt_broken": "{{ undefined }}"}

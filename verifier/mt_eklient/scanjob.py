@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from datetime import UTC, date, datetime
@@ -49,6 +50,11 @@ RUNNER_ARTIFACTS_ENV = "AWX_ISOLATED_DATA_DIR"
 # At most this many failing controls are named in a host's verdict message.
 VERDICT_CONTROLS = 5
 _PLAN_FILE = "plan.pickle"
+# Ansible's own variables (the play's hosts, groups, roles, facts) and this role's variables and
+# registered results: no inventory secret is in them, and reading them for every host of a big
+# play cost O(hosts^2) (measured: 1,000 hosts, docs/performance.md).
+_NOT_INVENTORY = re.compile(r"(groups|group_names|play_hosts|role_names|omit|ansible_(play|role|dependent_role|search|"
+                            r"version|facts|collection)\w*|mt_scan_\w+)$")
 
 
 def host_variables(hostvars: Any, host: str) -> dict[str, Any]:
@@ -62,6 +68,8 @@ def host_variables(hostvars: Any, host: str) -> dict[str, Any]:
     templated = hostvars[host]
     out: dict[str, Any] = {}
     for name, value in raw.items():
+        if _NOT_INVENTORY.match(name):
+            continue
         if name.startswith("mt_") or SECRET_VAR.search(name):
             try:
                 value = templated[name]

@@ -16,9 +16,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from .drafts import FillIn, approved, related, split_placeholders
 from .errors import InputError, Problem
 from .lifecycle import editions
-from .yamlsource import YamlDocument, load_yaml
+from .yamlsource import YamlDocument, format_path, load_yaml
 
 SID_PATTERN = r"^S-1-(\d+-){1,14}\d+$"
 KB_PATTERN = r"^KB\d{6,8}$"
@@ -55,10 +56,23 @@ class SourceDocument(_Model):
     date: Date | None = None
 
 
+class Mds2Record(_Model):
+    """The MDS2 workbook a draft was derived from (`mtk profile draft`), DOC-1..7."""
+
+    file: Text
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    manufacturer: str | None = None
+    model: str | None = None
+    document_id: str | None = None
+    release_date: Date | None = None
+
+
 class Governance(_Model):
-    approved_by: Text
-    approved_date: Date
+    # Both empty: a draft (see drafts.py), which a build refuses.
+    approved_by: str | None = None
+    approved_date: Date | None = None
     sources: list[SourceDocument] = Field(min_length=1)
+    mds2: Mds2Record | None = None
 
 
 class Classification(_Model):
@@ -254,6 +268,10 @@ class Profile(_Model):
     monitoring: Monitoring = Monitoring()
     waivers: list[Waiver] = []
 
+    @property
+    def draft(self) -> bool:
+        return not ((self.governance.approved_by or "").strip() and self.governance.approved_date)
+
 
 class LoadedProfile(BaseModel):
     """A validated profile with where it came from (for error lines and the nameplate hash)."""
@@ -264,6 +282,11 @@ class LoadedProfile(BaseModel):
     source: str
     sha256: str
     document: YamlDocument
+    fill_ins: tuple[FillIn, ...] = ()
+
+    @property
+    def draft(self) -> bool:
+        return self.profile.draft
 
 
 def _zone_or_address(value: str) -> bool:
@@ -277,6 +300,10 @@ def _zone_or_address(value: str) -> bool:
 def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str]]:
     """Contradictions and cross-references that a per-field schema cannot express."""
     found: list[tuple[tuple[str | int, ...], str]] = []
+    governance = profile.governance
+    if bool((governance.approved_by or "").strip()) != bool(governance.approved_date):
+        found.append((("governance", "approved_by" if governance.approved_date else "approved_date"),
+                      "approval needs both approved_by and approved_date (leave both empty for a draft)"))
     av = profile.antivirus
     if not av.permitted:
         if not av.exclusions.is_empty():
@@ -394,11 +421,14 @@ def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(path)
 
 
-def _pydantic_problems(doc: YamlDocument, err: ValidationError) -> list[Problem]:
+def _pydantic_problems(doc: YamlDocument, data: Any, err: ValidationError,
+                       holes: dict[tuple[str | int, ...], str]) -> list[Problem]:
     # pydantic reports one value against each member of a union; keep one line per field.
     unique: dict[tuple[str | int, ...], Problem] = {}
     for item in err.errors():
-        loc = _clean_loc(doc.data, item["loc"])
+        loc = _clean_loc(data, item["loc"])
+        if related(loc, holes):
+            continue  # reported as "to fill in"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key"
@@ -432,25 +462,35 @@ def _model_args(annotation: Any) -> list[type[BaseModel]]:
 _ALL_FIELD_NAMES = _field_names(Profile)
 
 
-def parse_profile(doc: YamlDocument) -> Profile:
+def parse_profile(doc: YamlDocument) -> tuple[Profile, list[FillIn]]:
+    """The profile and its placeholders; InputError when a problem remains. Placeholders (drafts.py)
+    count as absent: a problem they explain is reported as "to fill in" (FillIn) instead."""
     if not isinstance(doc.data, dict):
         raise InputError([doc.problem((), "a profile is a mapping of keys, not a " + type(doc.data).__name__)])
+    data, holes = split_placeholders(doc.data)
+    fill_ins = [FillIn(doc.source, doc.line_of(path), format_path(path), f"to fill in: {hint}")
+                for path, hint in holes.items()]
+    problems: list[Problem] = []
+    if holes and approved(doc.data):
+        problems.append(doc.problem(("governance", "approved_by"),
+                                    f"an approved profile cannot have {len(holes)} field(s) still to fill in"))
     try:
-        profile = Profile.model_validate(doc.data)
+        profile = Profile.model_validate(data)
     except ValidationError as err:
-        raise InputError(_pydantic_problems(doc, err)) from None
-    problems = [doc.problem(path, message) for path, message in semantic_problems(profile)]
+        raise InputError(problems + _pydantic_problems(doc, data, err, holes) + fill_ins) from None
+    problems += [doc.problem(path, message) for path, message in semantic_problems(profile)
+                 if not related(path, holes)]
     if problems:
-        raise InputError(problems)
-    return profile
+        raise InputError(problems + fill_ins)
+    return profile, fill_ins
 
 
 def load_profile(path: str | Path) -> LoadedProfile:
     """Load and validate one profile file; InputError lists every problem with its line."""
     doc = load_yaml(path)
-    profile = parse_profile(doc)
+    profile, fill_ins = parse_profile(doc)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return LoadedProfile(profile=profile, source=str(path), sha256=digest, document=doc)
+    return LoadedProfile(profile=profile, source=str(path), sha256=digest, document=doc, fill_ins=tuple(fill_ins))
 
 
 def profile_json_schema() -> dict[str, Any]:

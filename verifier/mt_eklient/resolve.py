@@ -271,6 +271,8 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
             references=control.references.model_dump(exclude_defaults=True),
             rationale=control.rationale,
         ))
+    if loaded.draft:
+        notes.append(f"profile {profile.id} is a DRAFT, not approved by MT engineering: results are provisional")
     return Baseline(
         host=host.name,
         declared_class=str(host.declared_class) if host.declared_class else None,

@@ -11,7 +11,8 @@ description:
     resolves the baseline with C(mt_eklient.hosts.resolve_host) and builds the applier inputs with
     C(mt_eklient.buildplan.build_plan).
   - Fails, naming the file and field, when the profile or the host variables are invalid, and
-    refuses hosts whose class may not be built (M computers, W clients, class/profile mismatch).
+    refuses hosts whose class may not be built (M computers, W clients, class/profile mismatch) or
+    whose profile is a draft (not approved by MT engineering, or with fields still to fill in).
   - Sets the fact C(mt_build) (the plan) and C(mt_build_collector) (path of the read-only collector).
 options:
   profiles_dir:
@@ -46,6 +47,7 @@ class ActionModule(ActionBase):
             from importlib import resources
 
             from mt_eklient.buildplan import BuildPlanError, build_plan, class_refusal
+            from mt_eklient.drafts import draft_refusal
             from mt_eklient.errors import InputError
             from mt_eklient.hosts import host_context, resolve_host
         except ImportError as err:
@@ -68,6 +70,10 @@ class ActionModule(ActionBase):
             refusal = class_refusal(baseline)
             if refusal:
                 result.update(failed=True, refused=True, msg=f"REFUSED {name}: {refusal.reason}")
+                return result
+            draft = draft_refusal(loaded.profile.id, loaded.source, loaded.draft, len(loaded.fill_ins))
+            if draft:
+                result.update(failed=True, refused=True, msg=f"REFUSED {name}: {draft}")
                 return result
             plan = build_plan(baseline, loaded, host_context(name, hostvars))
         except InputError as err:

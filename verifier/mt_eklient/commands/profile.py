@@ -1,4 +1,4 @@
-"""`mtk profile validate | show | schema`."""
+"""`mtk profile validate | show | schema` (draft and diff: profile_draft.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from pathlib import Path
 import yaml
 
 from ..catalog import load_catalog
+from ..drafts import FillIn
 from ..errors import InputError
 from ..hosts import host_context, load_checked_profile
 from ..profile import profile_json_schema
 from ..resolve import HostContext, resolve
 from ..yamlsource import load_yaml
+from . import profile_draft
 from .argtypes import iso_date
 
 
@@ -30,9 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "validate", help="check profiles for errors",
         description="Check one or more profiles: YAML syntax, keys and types, contradictions, and "
         "references to catalog controls. Prints one line per problem as FILE:LINE: field: message. "
-        "Exit 0 when every file is valid, 2 otherwise.")
+        "A draft (from `mtk profile draft`, not yet approved) is valid: its \"TO FILL IN\" fields are listed "
+        "as FILE:LINE: field: to fill in: .... Exit 0 when every file is valid, 2 otherwise.")
     validate.add_argument("files", nargs="+", metavar="FILE", type=Path)
     validate.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    validate.add_argument("--require-approved", action="store_true",
+                          help="count drafts (not approved, or with fields to fill in) as errors: for the "
+                          "profiles a build uses")
     validate.set_defaults(handler=_validate)
 
     show = sub.add_parser(
@@ -50,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     schema = sub.add_parser("schema", help="print the profile JSON Schema",
                             description="Print the JSON Schema of the profile format, for editors and CI.")
     schema.set_defaults(handler=_schema)
+    profile_draft.register(sub)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -57,13 +64,28 @@ def _validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            load_checked_profile(path, catalog)
+            loaded = load_checked_profile(path, catalog)
+            fill_ins, draft = list(loaded.fill_ins), loaded.draft
         except InputError as err:
-            failed += 1
-            for problem in err.problems:
-                print(problem, file=sys.stderr)
-            continue
-        if not args.quiet:
+            # Only placeholders stand in the way: a draft whose required fields are still to fill in.
+            if not (err.problems and all(isinstance(p, FillIn) for p in err.problems)):
+                failed += 1
+                for problem in err.problems:
+                    print(problem, file=sys.stderr)
+                continue
+            fill_ins, draft = list(err.problems), True
+        if draft:
+            todo = f", {len(fill_ins)} field(s) to fill in" if fill_ins else ""
+            line = f"{path}: draft (not approved: governance.approved_by/approved_date empty{todo})"
+            if args.require_approved:
+                failed += 1
+                print(f"{line}: --require-approved", file=sys.stderr)
+            else:
+                print(line)
+            if not args.quiet:
+                for fill_in in fill_ins:
+                    print(fill_in)
+        elif not args.quiet:
             print(f"{path}: ok")
     return 2 if failed else 0
 

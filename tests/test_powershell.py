@@ -1,10 +1,13 @@
 """PowerShell checks that run without Windows.
 
 (a) Every *.ps1 in the repository parses with tree-sitter's PowerShell grammar (no ERROR/MISSING node).
-(b) The collector (files whose first line is `# mtk-collector`) is read-only: every command it invokes
-    is on an explicit allow list, every .NET method it calls is a reading one, auditpol/secedit only
-    read, nothing is redirected to a file, and Remove-Item appears only as the cleanup of its own
-    uniquely named temp file.
+(b) The collector (files whose first line is `# mtk-collector`) is read-only, by allow lists rather
+    than deny lists: every command it invokes, every .NET method it calls and every .NET type it
+    reaches statically (`[Type]::Member`, `[Type]::new()`) is on a list of reading ones; OpenSubKey
+    only opens read-only; nothing is assigned to an object's property (no `.Attributes = ...`);
+    ForEach-Object runs script blocks only (never `-MemberName`); auditpol/secedit only read, nothing
+    is redirected to a file, and Remove-Item appears only as the cleanup of its own uniquely named
+    temp file.
 
 Why Remove-Item is allowed at all: `auditpol /backup` and `secedit /export` can only write to a file,
 so the collector must delete its own temp file. It is allowed in exactly one spelling, on `$tempFile`,
@@ -144,6 +147,26 @@ READ_METHODS = {
 }
 
 
+# .NET types the collector may reach with `::` (static members, `::new`); anything else, such as
+# [IO.File], [IO.StreamWriter] or [IO.FileStream], is rejected however harmless its member looks.
+STATIC_TYPES = {
+    "bitconverter",
+    "datetime",
+    "datetimekind",
+    "environment",
+    "globalization.cultureinfo",
+    "guid",
+    "io.path",
+    "microsoft.win32.registryhive",
+    "microsoft.win32.registrykey",
+    "microsoft.win32.registryvalueoptions",
+    "microsoft.win32.registryview",
+    "security.principal.securityidentifier",
+}
+# The only property the collector sets: win_powershell's result flag, to say it changed nothing.
+ALLOWED_PROPERTY_ASSIGNMENTS = {"$ansible.changed"}
+
+
 def parse(source: bytes) -> Node:
     return PARSER.parse(source).root_node
 
@@ -191,6 +214,13 @@ def _arguments(command: Node) -> list[Node]:
     if elements is None:
         return []
     return [c for c in elements.children if c.type != "command_argument_sep"]
+
+
+def _unwrap(node: Node) -> Node:
+    """The expression under the grammar's single-child precedence wrappers."""
+    while node.child_count == 1:
+        node = node.children[0]
+    return node
 
 
 def _call_arguments(invocation: Node) -> list[str]:
@@ -247,7 +277,14 @@ def collector_violations(source: bytes, label: str = "collector") -> list[str]:
                 ]
             if name == "remove-item" and " ".join(text(node).split()) != TEMP_CLEANUP:
                 problems.append(f"{where}: Remove-Item is only allowed as `{TEMP_CLEANUP}`")
-        elif node.type == "invokation_expression":
+            if name == "foreach-object" and any(a.type != "script_block_expression" for a in _arguments(node)):
+                problems.append(f"{where}: ForEach-Object only with script blocks (-MemberName can call any method)")
+        elif node.type in ("invokation_expression", "member_access") and node.children and \
+                node.children[0].type == "type_literal":
+            type_name = text(node.children[0]).strip("[]").lower()
+            if type_name not in STATIC_TYPES:
+                problems.append(f"{where}: [{text(node.children[0]).strip('[]')}]:: is not on the read-only type list")
+        if node.type == "invokation_expression":
             member = next((c for c in node.children if c.type == "member_name"), None)
             if member is None:
                 continue
@@ -261,12 +298,22 @@ def collector_violations(source: bytes, label: str = "collector") -> list[str]:
                 problems.append(f"{where}: .Invoke() is only allowed as .Invoke('Members')")
             elif method == "invokemember" and args[1:2] != ["GetProperty"]:
                 problems.append(f"{where}: .InvokeMember() is only allowed with 'GetProperty'")
-            elif method == "opensubkey" and any(a.lower() == "$true" for a in args):
-                problems.append(f"{where}: .OpenSubKey() must open read-only")
+            elif method == "opensubkey" and (len(args) != 2 or args[1].lower() != "$false"):
+                problems.append(f"{where}: .OpenSubKey() must open read-only: (name, $false)")
         elif node.type == "redirection" or (node.type == "generic_token" and ">" in text(node)):
             problems.append(f"{where}: output redirection {text(node)!r} is not allowed")
         elif node.type == "assignment_expression":
             left = text(node.children[0]).strip()
+            # The target must be a variable or an element of one ($facts['registry'] = ...).
+            targets = [_unwrap(node.children[0])]
+            if targets[0].type == "array_literal_expression":  # $hive, $subPath = ...
+                targets = [_unwrap(c) for c in targets[0].children if c.type != ","]
+            for index, target in enumerate(targets):
+                while target.type == "element_access":
+                    target = _unwrap(target.children[0])
+                targets[index] = target
+            if any(t.type != "variable" for t in targets) and left.lower() not in ALLOWED_PROPERTY_ASSIGNMENTS:
+                problems.append(f"{where}: assignment to a property ({left[:40]}) may change the host")
             if left.lower() == "$tempfile":
                 right = " ".join(text(node.children[-1]).split())
                 if not TEMP_ASSIGNMENT.match(right):
@@ -351,6 +398,18 @@ MUTATIONS = [
     ("$service.StopService()", ".StopService()"),
     ("[IO.File]::WriteAllText('C:\\x', 'y')", ".WriteAllText()"),
     ("$base.OpenSubKey('SOFTWARE', $true)", ".OpenSubKey()"),
+    ("$base.OpenSubKey('SOFTWARE', 'ReadWriteSubTree')", ".OpenSubKey()"),
+    ("$base.OpenSubKey('SOFTWARE', [Microsoft.Win32.RegistryKeyPermissionCheck]::ReadWriteSubTree)", ".OpenSubKey()"),
+    ("$base.OpenSubKey('SOFTWARE')", ".OpenSubKey()"),
+    ("$w = [IO.StreamWriter]::new('C:\\x.txt')", "[IO.StreamWriter]::"),
+    ("$f = [IO.FileStream]::new('C:\\x.txt', 'Truncate')", "[IO.FileStream]::"),
+    ("[System.IO.File]::Open('C:\\x.txt', 'Create')", "[System.IO.File]::"),
+    ("(Get-Item -LiteralPath 'C:\\x.txt').Attributes = 'Hidden'", "assignment to a property"),
+    ("$item.LastWriteTime = [datetime]::Now", "assignment to a property"),
+    ("$a, $item.Attributes = 1, 'Hidden'", "assignment to a property"),
+    ("$key | ForEach-Object -MemberName SetValue -ArgumentList 'Y', 1", "ForEach-Object only with script blocks"),
+    ("$key | ForEach-Object SetValue 'Y' 1", "ForEach-Object only with script blocks"),
+    ("$key.'SetValue'('Y', 1)", "is not on the read-only method list"),
     ("$group.Invoke('Add', 'WinNT://x/y')", ".Invoke()"),
     (
         "& auditpol.exe /set /subcategory:'{0cce9215-69ae-11d9-bed3-505054503030}' /success:enable",

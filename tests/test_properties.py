@@ -27,6 +27,7 @@ LINE = re.compile(r"^.+?(:\d+)?: [A-Za-z_][\w.\[\]]*: .+$")
 networks = st.builds(
     lambda a, prefix: str(ipaddress.ip_network(f"{ipaddress.IPv4Address(a)}/{prefix}", strict=False)),
     st.integers(0, 2**32 - 1), st.integers(8, 32))
+management_networks = networks.filter(lambda n: ipaddress.ip_network(n).prefixlen >= 16)
 ports = st.one_of(st.integers(1, 65535),
                   st.tuples(st.integers(1, 65535), st.integers(1, 65535)).map(lambda t: f"{min(t)}-{max(t)}"))
 
@@ -39,7 +40,9 @@ def valid_profiles(draw):
     if not draw(st.booleans()):
         p["antivirus"] = {"permitted": False, "compensating_controls": []}
         p["whitelisting"]["mode"] = "enforce"
-    zones = {name: draw(st.lists(networks, min_size=1, max_size=3, unique=True))
+    # The safety floor refuses a management zone broader than a /16 (tests/test_floor.py).
+    zones = {name: draw(st.lists(management_networks if name == p["network"]["management_zone"] else networks,
+                                 min_size=1, max_size=3, unique=True))
              for name in BASE["network"]["zones"]}
     p["network"]["zones"] = zones
     p["network"]["internet"] = draw(st.sampled_from(["deny", "allow"]))

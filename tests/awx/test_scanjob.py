@@ -8,6 +8,8 @@ from pathlib import Path
 from mt_eklient import scanjob
 from mt_eklient.evaluate import ControlResult, HostResult
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def test_registered_results_become_the_scan_callbacks_events():
     assert scanjob.collection_event("h", None) is None
@@ -71,3 +73,25 @@ def test_host_variables_keep_what_the_scan_needs_templated():
     assert scanjob.host_variables(hostvars, "h") == {
         "mt_profile": "SONORA", "ansible_password": "{{ VAULT_PW }}", "mt_zones": {"mgmt": ["10.0.0.0/24"]},
         "winrm": {"password": "x1y2"}, "mt_broken": "{{ undefined }}"}
+
+
+def test_report_redacts_a_connection_secret_echoed_in_the_facts(tmp_path):
+    """Plan and report without Ansible: a host whose facts contain its own WinRM password (the scan's
+    own redaction, shared through scan.outcome_from_event, covers the playbook too)."""
+    import json
+
+    import yaml
+
+    secret = "CANARY-echo-1b2c3d4e"
+    hostvars = {"wm1-sono-01": {**yaml.safe_load((REPO / "inventories/lab/host_vars/wm1-sono-01.yml").read_text()),
+                                "ansible_password": secret}}
+    planned = scanjob.plan(hostvars, profiles_dir=REPO / "profiles")
+    facts = json.loads((REPO / "tests/data/facts/wm1-sample.json").read_text())
+    facts["host"]["computer_name"] = f"WM1-{secret}"  # named in the report's notes
+    registered = {"output": [json.dumps(facts)], "changed": False}
+    summary = scanjob.report(planned, hostvars, {"wm1-sono-01": registered}, timeout=60,
+                             report_dir=tmp_path / "r", no_history=True)
+    assert summary["hosts"]["wm1-sono-01"]["verdict"] in ("pass", "fail")
+    for path in (tmp_path / "r").iterdir():
+        assert secret not in path.read_text(encoding="utf-8"), path.name
+    assert not Path(planned["work_dir"]).exists()

@@ -197,7 +197,7 @@ def test_antivirus_forbidden_leaves_defender_and_makes_compensating_controls_man
     assert plan["compensating_controls"] == [
         {"id": "WL-EXE-MODE", "status": "applicable", "built": True},
         {"id": "FW-IN-BLOCK", "status": "applicable", "built": True},
-        {"id": "REG-AUTORUN", "status": "applicable", "built": True}]  # its waiver is ignored
+        {"id": "REG-AUTORUN", "status": "applicable", "built": True}]
     assert any(v["name"] == "NoDriveTypeAutoRun" for v in plan["registry"]["Values"])
     assert plan["firewall"]["outbound_action"] == "allow"  # internet: allow
     assert plan["updates"]["accept_list"] == ["KB5070881"]

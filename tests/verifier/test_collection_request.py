@@ -23,7 +23,7 @@ def test_request_shape(wm1):
     request = collection_request(wm1.baseline, applications(wm1.loaded))
     assert set(request) == {"registry", "services", "optional_features", "local_groups", "firewall_rule_groups"}
     assert [SMB_KEY, "SMB1"] in request["registry"]
-    assert [WINLOGON, "DefaultPassword"] in request["registry"]
+    assert [WINLOGON, "DefaultPassword", "presence"] in request["registry"]  # a secret: never its data
     assert [WU_KEY, "WUServer"] in request["registry"]  # class evidence: patched from WSUS
     assert [ALLOW_IDS_KEY, "*"] in request["registry"]  # registry_values: every value of the key
     assert request["services"] == ["AppIDSvc", "RemoteRegistry", "SonoRevDicom"]
@@ -36,7 +36,7 @@ def test_request_shape(wm1):
 def test_request_has_no_duplicates_and_is_stable(wm1):
     first = collection_request(wm1.baseline, applications(wm1.loaded) * 2)
     assert first == collection_request(wm1.baseline, applications(wm1.loaded))
-    pairs = [(k.casefold(), n.casefold()) for k, n in first["registry"]]
+    pairs = [(k.casefold(), n.casefold()) for k, n, *_ in first["registry"]]
     assert len(pairs) == len(set(pairs))
     assert pairs == sorted(pairs)
 

@@ -52,6 +52,7 @@ BUILDABLE_METHODS = frozenset({
     "registry", "registry_values", "audit_policy", "security_policy", "service", "firewall_profile", "firewall_rules",
     "firewall_management", "defender", "applocker", "local_group", "optional_feature", "nameplate",
 })
+FLOOR_FILE = "floor.yml"
 REGISTRY_TYPES = frozenset({"dword", "qword", "string", "expandstring", "multistring", "binary"})
 DERIVATIONS = frozenset({
     "firewall_rules", "management_rule", "local_admins", "applocker_rules", "nameplate", "subscription_manager",
@@ -170,6 +171,8 @@ def load_catalog_dir(directory: Path) -> Catalog:
     version = "unversioned"
     for path in sorted(directory.glob("*.yml")):
         doc = load_yaml(path)
+        if path.name == FLOOR_FILE:  # the safety floor, loaded by floor.py
+            continue
         if path.name == "catalog.yml":
             version = str(doc.data.get("version", version)) if isinstance(doc.data, dict) else version
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .textsafe import printable
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -13,6 +15,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        # Messages quote file contents and host output: never let them drive the terminal.
+        return printable(self._text())
+
+    def _text(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 

@@ -38,6 +38,8 @@ HOST_STATUSES = ("ok", "unreachable", "error")
 # and PasswordComplexity stay visible.
 SECRET_NAME = re.compile(r"(password|passwd|passphrase|pwd|secret|token|private.?key|api.?key)$", re.IGNORECASE)
 REDACTED = "<redacted>"
+# A registry value the collector reported as present without reading its data (a secret).
+PRESENT_NOT_READ = "<present; value not collected>"
 # The longest message taken from a facts document into a report.
 MAX_MESSAGE = 300
 # Facts older than this get a note: the report describes the machine as it was then.
@@ -105,6 +107,8 @@ class HostResult:
     controls: list[ControlResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     duration_ms: float | None = None
+    # The safety floor's exceptions in force for this host's profile (floor.active_exceptions).
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in STATUSES}
@@ -129,6 +133,7 @@ class HostResult:
             "catalog_version": self.catalog_version, "collected_at": self.collected_at,
             "system": self.system, "summary": self.counts(), "notes": list(self.notes),
             "duration_ms": self.duration_ms, "controls": [c.to_dict() for c in self.controls],
+            "exceptions": [dict(e) for e in self.exceptions],
         }
 
 
@@ -421,6 +426,8 @@ def _registry(control: ResolvedControl, ctx: Context) -> Obs:
     entry = values.get(name.casefold())
     if entry is None:
         return Obs(actual=None)  # the value does not exist: not set
+    if isinstance(entry, dict) and entry.get("present") is True and "value" not in entry:
+        return Obs(actual=PRESENT_NOT_READ)  # collected as presence only (collection.py)
     if isinstance(entry, dict) and "value" in entry:
         value, kind = entry.get("value"), entry.get("type")
     else:
@@ -1023,7 +1030,7 @@ def evaluate(baseline: Baseline, facts: dict[str, Any], today: date,
         host=baseline.host, declared_class=baseline.declared_class, profile_class=baseline.profile_class,
         profile={k: baseline.profile.get(k) for k in ("id", "version", "sha256")},
         catalog_version=baseline.catalog_version, collected_at=_text_or_none(index.raw.get("collected_at")),
-        system=_system_summary(index), notes=list(baseline.notes),
+        system=_system_summary(index), notes=list(baseline.notes), exceptions=list(baseline.exceptions),
     )
     result.controls = [evaluate_control(control, ctx) for control in baseline.controls]
     check = class_check(ctx)
@@ -1073,4 +1080,5 @@ def failed_host(name: str, status: str, reason: str, baseline: Baseline | None =
         result.profile = {k: baseline.profile.get(k) for k in ("id", "version", "sha256")}
         result.catalog_version = baseline.catalog_version
         result.notes = list(baseline.notes)
+        result.exceptions = list(baseline.exceptions)
     return result

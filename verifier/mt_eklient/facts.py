@@ -3,6 +3,12 @@
 The collector (collector/collect.ps1) and the simulated lab both produce it; the evaluator reads it.
 Every problem becomes one `Problem` whose field is the JSON path (`firewall.profiles.Domain.enabled`,
 `hotfixes[0].id`).
+
+A facts document comes from the host being verified, so it is bounded before anything reads it
+(docs/security.md): at most MAX_FACTS_BYTES of JSON text and MAX_FACTS_DEPTH levels of nesting.
+A document over a limit raises FactsRefused, which the scan and `mtk verify` report as one host
+error. Lone UTF-16 surrogates (`"\\ud800"`, which no real text holds and no UTF-8 file can carry)
+become U+FFFD.
 """
 
 from __future__ import annotations
@@ -16,8 +22,14 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from mt_eklient.errors import InputError, Problem
+from mt_eklient.textsafe import well_formed
 
 FACTS_SCHEMA_PATH = Path(__file__).parent / "schemas" / "facts.schema.json"
+
+# A real facts document is well under 2 MB (thousands of firewall rules and programs included); the
+# deepest schema path (firewall.rules[].remote_addresses[]) is 5 levels.
+MAX_FACTS_BYTES = 16 * 1024 * 1024
+MAX_FACTS_DEPTH = 32
 
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
 
@@ -54,8 +66,48 @@ def _problem(error: ValidationError, source: str) -> Problem:
     return Problem(source, None, _json_path(parts), message)
 
 
+class FactsRefused(InputError):
+    """The document is over a limit or cannot be parsed at all: one host error, not a schema problem."""
+
+
+def bound_facts(doc: Any, source: str) -> Any:
+    """Check the depth limit without recursion and replace lone surrogates in place; returns `doc`."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FACTS_DEPTH:
+            raise FactsRefused.single(source, f"facts nested deeper than {MAX_FACTS_DEPTH} levels (refused)")
+        if isinstance(node, dict):
+            items = [(well_formed(k) if isinstance(k, str) else k, well_formed(v) if isinstance(v, str) else v)
+                     for k, v in node.items()]
+            node.clear()
+            node.update(items)
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = well_formed(item)
+                elif isinstance(item, dict | list):
+                    stack.append((item, depth + 1))
+    return doc
+
+
+def parse_facts_text(text: str, source: str) -> Any:
+    """json.loads under the size limit; FactsRefused for an oversized or too deeply nested text,
+    InputError for text that is not JSON."""
+    if len(text) > MAX_FACTS_BYTES:
+        raise FactsRefused.single(source, f"facts document of {len(text)} characters is over the limit of "
+                                  f"{MAX_FACTS_BYTES} (refused)")
+    try:
+        return bound_facts(json.loads(text), source)
+    except RecursionError:
+        raise FactsRefused.single(source, f"facts nested deeper than {MAX_FACTS_DEPTH} levels (refused)") from None
+
+
 def validate_facts(doc: Any, source: str) -> dict[str, Any]:
-    """Return `doc` when it is a valid facts document, else raise InputError (one problem per error)."""
+    """Return `doc` when it is a valid facts document, else raise InputError (one problem per error).
+    The limits apply first (FactsRefused)."""
+    bound_facts(doc, source)
     errors = sorted(
         _validator().iter_errors(doc), key=lambda e: ([str(p) for p in e.absolute_path], e.message)
     )
@@ -75,6 +127,8 @@ def load_facts(path: str | Path) -> dict[str, Any]:
     """Read and validate a facts document (JSON file)."""
     source = str(path)
     try:
+        if Path(path).stat().st_size > 4 * MAX_FACTS_BYTES:  # UTF-16 doubles; refuse before reading
+            raise FactsRefused.single(source, f"facts file over the limit of {MAX_FACTS_BYTES} characters (refused)")
         text = _decode(Path(path).read_bytes())
     except OSError as exc:
         raise InputError.single(source, f"cannot read: {exc.strerror or exc}") from exc
@@ -83,7 +137,7 @@ def load_facts(path: str | Path) -> dict[str, Any]:
             source, f"not valid UTF-8/UTF-16 text: {exc.reason} at byte {exc.start}"
         ) from exc
     try:
-        doc = json.loads(text)
+        doc = parse_facts_text(text, source)
     except json.JSONDecodeError as exc:
         raise InputError.single(
             source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", line=exc.lineno

@@ -19,6 +19,7 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import InputError
+from .filemodes import ensure_private
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 REDACTED = "********"
@@ -165,6 +166,7 @@ def _open_sqlite(path: Path, create: bool) -> Store:
     try:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private(path)  # 0600: SQLite gives its journal files the database's mode
         # isolation_level None: transactions are explicit (Store.transaction), never implicit.
         connection = sqlite3.connect(path, timeout=WAIT_SECONDS, isolation_level=None)
     except OSError as err:

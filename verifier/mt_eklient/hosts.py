@@ -4,21 +4,23 @@ plugin), the fleet scan and the lab share."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from . import floor
 from .catalog import Catalog, load_catalog
 from .classification import MtClass
 from .errors import InputError, Problem
-from .profile import LoadedProfile, load_profile
-from .resolve import Baseline, HostContext, resolve
+from .profile import PROFILE_ID_PATTERN, LoadedProfile, load_profile
+from .resolve import Baseline, HostContext, profile_value, resolve
 
 DEFAULT_PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 
 
-def catalog_problems(loaded: LoadedProfile, catalog: Catalog) -> list[Problem]:
-    """Profile references to controls the catalog does not have."""
+def catalog_problems(loaded: LoadedProfile, catalog: Catalog, today: date | None = None) -> list[Problem]:
+    """Profile references to controls the catalog does not have, and what the safety floor forbids."""
     ids = catalog.ids()
     doc = loaded.document
     problems = []
@@ -29,18 +31,22 @@ def catalog_problems(loaded: LoadedProfile, catalog: Catalog) -> list[Problem]:
         if control_id not in ids:
             problems.append(doc.problem(("antivirus", "compensating_controls", index),
                                         f"unknown control {control_id!r}"))
-    return problems
+    return problems + floor.floor_problems(loaded, lambda dotted: profile_value(loaded.profile, dotted),
+                                           today or date.today())
 
 
-def load_checked_profile(path: str | Path, catalog: Catalog | None = None) -> LoadedProfile:
+def load_checked_profile(path: str | Path, catalog: Catalog | None = None, today: date | None = None) -> LoadedProfile:
     loaded = load_profile(path)
-    problems = catalog_problems(loaded, catalog or load_catalog())
+    problems = catalog_problems(loaded, catalog or load_catalog(), today)
     if problems:
         raise InputError(problems)
     return loaded
 
 
 def find_profile(profile_id: str, profiles_dir: str | Path | None = None, source: str = "inventory") -> Path:
+    if not re.fullmatch(PROFILE_ID_PATTERN, profile_id):
+        raise InputError.single(source, f"{profile_id!r} is not a profile id (lower-case letters, digits and '-', "
+                                "as in the profile's id; never a path)", field="mt_profile")
     directory = Path(profiles_dir) if profiles_dir else DEFAULT_PROFILES_DIR
     path = directory / f"{profile_id}.yml"
     if not path.is_file():
@@ -99,7 +105,7 @@ class HostResolver:
         if profile_id not in self._profiles:
             try:
                 path = find_profile(profile_id, self.profiles_dir, where)
-                self._profiles[profile_id] = load_checked_profile(path, self.catalog)
+                self._profiles[profile_id] = load_checked_profile(path, self.catalog, self.today)
             except InputError as err:
                 self._profiles[profile_id] = err
         cached = self._profiles[profile_id]
@@ -124,6 +130,9 @@ class HostResolver:
         if unknown_zones:
             raise InputError.single(where, f"zone(s) {sorted(unknown_zones)} not in profile {profile_id}",
                                     field="mt_zones")
+        zone_problems = floor.zone_problems(loaded.profile, context.zones, where)
+        if zone_problems:
+            raise InputError(zone_problems)
         return loaded, resolve(self.catalog, loaded, context, self.today)
 
 

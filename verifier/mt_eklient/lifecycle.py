@@ -7,7 +7,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-import yaml
+from .yamlsource import safe_load
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Support:
 
 @cache
 def editions() -> dict[str, Edition]:
-    raw = yaml.safe_load(resources.files("mt_eklient.data").joinpath("ltsc.yml").read_text(encoding="utf-8"))
+    raw = safe_load(resources.files("mt_eklient.data").joinpath("ltsc.yml").read_text(encoding="utf-8"), "ltsc.yml")
     return {
         item["id"]: Edition(
             id=item["id"],

@@ -24,6 +24,8 @@ from .yamlsource import YamlDocument, format_path, load_yaml
 SID_PATTERN = r"^S-1-(\d+-){1,14}\d+$"
 KB_PATTERN = r"^KB\d{6,8}$"
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+# A profile id is a name, never a path: inventories look profiles up by it (hosts.find_profile).
+PROFILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
 Sid = Annotated[str, StringConstraints(pattern=SID_PATTERN)]
 Kb = Annotated[str, StringConstraints(pattern=KB_PATTERN)]
@@ -35,6 +37,28 @@ AppLockerCollection = Literal["Exe", "Msi", "Script", "Dll", "Appx"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        # Profile text ends up in AppLocker XML, registry values and reports: no control characters.
+        for text in _strings(value):
+            if match := _CONTROL.search(text):
+                raise ValueError(f"control character U+{ord(match.group()):04X} not allowed")
+        return value
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in _strings(item)]
+    if isinstance(value, dict):
+        return [t for pair in value.items() for item in pair for t in _strings(item)]
+    return []
 
 
 class Application(_Model):
@@ -214,7 +238,9 @@ class RemoteAccess(_Model):
 
 
 class EventForwarding(_Model):
-    target: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")]
+    # A URL path without ',' or '=': Windows reads "Server=<target>,Refresh=<s>", so either would let
+    # the target smuggle options of its own (Refresh, IssuerCA) into the subscription manager string.
+    target: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9/._~-]*)?$")]
     refresh_seconds: int = Field(default=60, ge=10, le=86400)
 
 
@@ -236,6 +262,16 @@ class Waiver(_Model):
     expires: Date
 
 
+class FloorException(_Model):
+    """A dangerous setting the manufacturer demands, allowed by the safety floor only like this (floor.py)."""
+
+    rule: Text
+    value: Text
+    reason: Text
+    owner: Text
+    expires: Date
+
+
 class Manufacturer(_Model):
     name: Text
     country: str | None = None
@@ -249,7 +285,7 @@ class ApplicationIdentity(_Model):
 
 class Profile(_Model):
     schema_version: Literal[1] = 1
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    id: Annotated[str, StringConstraints(pattern=PROFILE_ID_PATTERN)]
     profile_version: int = Field(ge=1)
     application: ApplicationIdentity
     manufacturer: Manufacturer
@@ -267,6 +303,7 @@ class Profile(_Model):
     remote_access: RemoteAccess = RemoteAccess()
     monitoring: Monitoring = Monitoring()
     waivers: list[Waiver] = []
+    floor_exceptions: list[FloorException] = []
 
     @property
     def draft(self) -> bool:
@@ -313,9 +350,7 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         if not av.compensating_controls and profile.classification.type == "WM":
             found.append((("antivirus", "compensating_controls"),
                           "antivirus is not permitted: name the compensating controls"))
-        if profile.whitelisting.mode != "enforce" and profile.classification.type == "WM":
-            found.append((("whitelisting", "mode"),
-                          "antivirus is not permitted, so whitelisting must be 'enforce' (compensating control)"))
+        # Enforced whitelisting without antivirus is the safety floor's rule (catalog/floor.yml).
     wl = profile.whitelisting
     if wl.mode == "enforce" and not wl.extra_rules and not any(
         app.publisher or app.install_paths for app in profile.applications

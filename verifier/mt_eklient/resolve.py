@@ -8,10 +8,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from . import __version__, applocker
+from . import __version__, applocker, floor
 from .catalog import Catalog, Control
 from .classification import MtClass
 from .profile import LoadedProfile, Profile
@@ -63,6 +63,8 @@ class Baseline:
     resolved_on: str
     controls: tuple[ResolvedControl, ...]
     notes: tuple[str, ...] = ()
+    # Dangerous settings the safety floor allows only as owned, expiring exceptions: every report shows them.
+    exceptions: tuple[dict[str, Any], ...] = ()
 
     def applicable(self) -> list[ResolvedControl]:
         return [c for c in self.controls if c.status == "applicable"]
@@ -239,7 +241,8 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         loaded = loaded.model_copy(update={"profile": profile.model_copy(update={"patching": patching})})
         profile = loaded.profile
     waivers = {w.control: w for w in profile.waivers}
-    mandatory = set(profile.antivirus.compensating_controls) if not profile.antivirus.permitted else set()
+    mandatory = floor.mandatory_controls(profile, lambda dotted: profile_value(profile, dotted))
+    longest = floor.waiver_start(profile, today) + timedelta(days=floor.max_waiver_days())
     notes: list[str] = []
     resolved = []
     for control in catalog.controls:
@@ -249,7 +252,10 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         waiver_info = None
         if waiver and status == "applicable":
             if control.id in mandatory:
-                notes.append(f"{control.id}: waiver ignored, the control compensates for the missing antivirus")
+                notes.append(f"{control.id}: waiver ignored, the control cannot be waived ({mandatory[control.id]})")
+            elif waiver.expires > longest:
+                notes.append(f"{control.id}: waiver ignored, it runs past {longest.isoformat()} (the safety floor's "
+                             "longest waiver)")
             elif waiver.expires >= today:
                 status, reason = "waived", waiver.reason
                 waiver_info = {"reason": waiver.reason, "owner": waiver.owner, "expires": waiver.expires.isoformat()}
@@ -284,4 +290,5 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         resolved_on=today.isoformat(),
         controls=tuple(resolved),
         notes=tuple(notes),
+        exceptions=tuple(floor.active_exceptions(profile, today)),
     )

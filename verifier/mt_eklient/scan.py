@@ -42,10 +42,11 @@ from typing import Any
 from .catalog import Catalog
 from .collection import collection_request
 from .errors import InputError, Problem
-from .facts import validate_facts
+from .facts import FactsRefused, parse_facts_text, validate_facts
 from .hosts import HostResolver
 from .resolve import Baseline
 from .scanresult import HostInput, ScanResult, run_evaluation
+from .textsafe import printable
 
 COLLECTOR = Path(__file__).resolve().parent / "collector" / "collect.ps1"
 PLAYBOOK = Path(__file__).resolve().parent / "ansible_scan" / "collect.yml"
@@ -332,7 +333,9 @@ def facts_from_result(host: str, result: dict[str, Any]) -> dict[str, Any]:
     if isinstance(doc, str):
         text = doc.strip()
         try:
-            doc = json.loads(text)
+            doc = parse_facts_text(text, f"{host} facts")
+        except FactsRefused as err:
+            raise BadFacts(err.problems[0].message) from None
         except json.JSONDecodeError as err:
             truncated = (err.pos >= len(text) - 1 or err.msg.startswith("Unterminated")
                          or (text.startswith("{") and not text.endswith("}")))
@@ -343,6 +346,8 @@ def facts_from_result(host: str, result: dict[str, Any]) -> dict[str, Any]:
         raise BadFacts(f"facts are a JSON {type(doc).__name__}, not an object")
     try:
         return validate_facts(doc, f"{host} facts")
+    except FactsRefused as err:
+        raise BadFacts(err.problems[0].message) from None
     except InputError as err:
         problems = err.problems
         shown = "; ".join(f"{p.field or '(document)'}: {p.message}" for p in problems[:3])
@@ -357,7 +362,8 @@ def outcome_from_event(event: dict[str, Any], timeout: int, redactor: Redactor) 
     duration = event.get("duration")
     if status == "ok":
         try:
-            return Collected(host, "ok", facts=facts_from_result(host, result), duration=duration)
+            # Facts-derived text (collector errors, program names) reaches every report: redact it too.
+            return Collected(host, "ok", facts=redactor.deep(facts_from_result(host, result)), duration=duration)
         except BadFacts as err:
             return Collected(host, "error", reason=redactor(str(err)), duration=duration)
     host_status, reason = classify_failure(str(status), result, timeout)
@@ -588,7 +594,7 @@ def progress_printer(total: int, stream=None) -> Callable[[str, str, float | Non
         done[0] += 1
         took = f" {duration:.1f}s" if duration is not None else ""
         why = f": {reason}" if reason else ""
-        print(f"[{done[0]:>{width}}/{total}] {host} {status}{took}{why}", file=stream, flush=True)
+        print(printable(f"[{done[0]:>{width}}/{total}] {host} {status}{took}{why}"), file=stream, flush=True)
 
     return emit
 

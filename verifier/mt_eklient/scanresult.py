@@ -21,6 +21,7 @@ from typing import Any
 from . import __version__
 from .errors import InputError
 from .evaluate import HostResult, evaluate, failed_host
+from .filemodes import write_private
 from .resolve import Baseline
 
 REPORT_VERSION = 1
@@ -155,6 +156,6 @@ def write_reports(scan: ScanResult, json_path: str | Path | None = None, junit_p
         if path:
             target = Path(path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render(report), encoding="utf-8")
+            write_private(target, render(report))
             written.append(target)
     return written

@@ -1,4 +1,9 @@
-"""YAML loading that remembers where every key and item stands, so errors can name a line."""
+"""YAML loading that remembers where every key and item stands, so errors can name a line.
+
+Every YAML file the project reads goes through here, with two limits against hostile files
+(docs/security.md): at most MAX_NODES nodes after alias expansion (a "billion laughs" alias bomb
+of 1 KB would otherwise expand to 10^8 nodes) and at most MAX_DEPTH levels of nesting.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,10 @@ import yaml
 from .errors import InputError, Problem
 
 Path_ = tuple[str | int, ...]
+
+# A device profile has a few hundred nodes, the largest catalog file a few thousand.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -40,7 +49,18 @@ def format_path(path: Path_) -> str:
     return out
 
 
-def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], source: str) -> None:
+class _TooBig(Exception):
+    pass
+
+
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], source: str,
+          budget: list[int]) -> None:
+    # Aliases make the node graph a DAG (or a cycle): counting every visit is counting the expansion.
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig(f"more than {MAX_NODES} values after alias expansion (an alias bomb?)")
+    if len(path) > MAX_DEPTH:
+        raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -51,14 +71,15 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[
                 problems.append(Problem(source, key_node.start_mark.line + 1, format_path(child), "duplicate key"))
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, lines, problems, source)
+            _walk(value_node, child, lines, problems, source, budget)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, problems, source)
+            _walk(item, (*path, index), lines, problems, source, budget)
 
 
-def parse_yaml(text: str, source: str) -> YamlDocument:
-    """Parse one YAML document; raise InputError (with the line) on syntax errors or duplicate keys."""
+def _compose(text: str, source: str) -> tuple[yaml.Node | None, dict[Path_, int]]:
+    """The node graph and line of every path, after the limits; InputError on syntax errors,
+    duplicate keys and files over the limits."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
@@ -66,15 +87,34 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
         line = mark.line + 1 if mark is not None else None
         reason = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise InputError([Problem(source, line, "", f"malformed YAML: {reason}")]) from None
-    if node is None:
-        raise InputError.single(source, "the file is empty")
+    except RecursionError:
+        raise InputError.single(source, f"refused: nested deeper than {MAX_DEPTH} levels") from None
     lines: dict[Path_, int] = {}
+    if node is None:
+        return None, lines
     problems: list[Problem] = []
-    _walk(node, (), lines, problems, source)
+    try:
+        _walk(node, (), lines, problems, source, [MAX_NODES])
+    except _TooBig as err:
+        raise InputError.single(source, f"refused: {err}") from None
     if problems:
         raise InputError(problems)
-    data = yaml.SafeLoader("").construct_document(node)
-    return YamlDocument(source, data, lines)
+    return node, lines
+
+
+def parse_yaml(text: str, source: str) -> YamlDocument:
+    """Parse one YAML document; raise InputError (with the line) on syntax errors, duplicate keys,
+    an empty file or a file over the limits."""
+    node, lines = _compose(text, source)
+    if node is None:
+        raise InputError.single(source, "the file is empty")
+    return YamlDocument(source, yaml.SafeLoader("").construct_document(node), lines)
+
+
+def safe_load(text: str, source: str) -> Any:
+    """yaml.safe_load with the limits and duplicate-key check of parse_yaml; None for an empty text."""
+    node, _ = _compose(text, source)
+    return None if node is None else yaml.SafeLoader("").construct_document(node)
 
 
 def load_yaml(path: str | Path) -> YamlDocument:

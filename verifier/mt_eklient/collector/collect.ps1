@@ -14,7 +14,8 @@
     as a JSON string; built by mt_eklient.collection.collection_request(). A missing key requests nothing.
 
         @{
-            registry             = @(@('HKLM\SOFTWARE\Policies\...', 'ValueName'), ...)  # [key, name]; name '*' = every value
+            registry             = @(@('HKLM\SOFTWARE\Policies\...', 'ValueName'), ...)  # [key, name]; name '*' = every value;
+                                   # [key, name, 'presence'] = whether it exists, never its data (secrets)
             services             = @('AppIDSvc', ...)        # service (short) names
             optional_features    = @('SMB1Protocol', ...)    # Get-WindowsOptionalFeature names
             local_groups         = @('S-1-5-32-544', ...)    # group SIDs
@@ -124,25 +125,29 @@ function Get-MtkRegistryKey([string]$Path) {
     $base.OpenSubKey($subPath, $false)
 }
 
-function Get-MtkRegistryValue($Key, [string]$Name) {
+function Get-MtkRegistryValue($Key, [string]$Name, [bool]$PresenceOnly) {
     # {type, value} of one value, $null when it does not exist. REG_EXPAND_SZ is not expanded,
     # REG_DWORD/REG_QWORD are unsigned, REG_BINARY and REG_NONE are lower-case hex.
+    # $PresenceOnly (the request's [key, name, 'presence']): {type, present} and the data is never
+    # read, for values that hold secrets such as Winlogon DefaultPassword.
     if ($Key.GetValueNames() -notcontains $Name) { return $null }
+    $type = switch ($Key.GetValueKind($Name).ToString()) {
+        'DWord' { 'REG_DWORD' }
+        'QWord' { 'REG_QWORD' }
+        'String' { 'REG_SZ' }
+        'ExpandString' { 'REG_EXPAND_SZ' }
+        'MultiString' { 'REG_MULTI_SZ' }
+        'Binary' { 'REG_BINARY' }
+        default { 'REG_NONE' }
+    }
+    if ($PresenceOnly) { return [ordered]@{ type = $type; present = $true } }
     $raw = $Key.GetValue($Name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
-    switch ($Key.GetValueKind($Name).ToString()) {
-        'DWord' {
-            $type = 'REG_DWORD'
-            $value = [BitConverter]::ToUInt32([BitConverter]::GetBytes([int32]$raw), 0)
-        }
-        'QWord' {
-            $type = 'REG_QWORD'
-            $value = [BitConverter]::ToUInt64([BitConverter]::GetBytes([int64]$raw), 0)
-        }
-        'String' { $type = 'REG_SZ'; $value = [string]$raw }
-        'ExpandString' { $type = 'REG_EXPAND_SZ'; $value = [string]$raw }
-        'MultiString' { $type = 'REG_MULTI_SZ'; $value = @(foreach ($line in $raw) { [string]$line }) }
-        'Binary' { $type = 'REG_BINARY'; $value = ConvertTo-MtkHex $raw }
-        default { $type = 'REG_NONE'; $value = ConvertTo-MtkHex $raw }
+    $value = switch ($type) {
+        'REG_DWORD' { [BitConverter]::ToUInt32([BitConverter]::GetBytes([int32]$raw), 0) }
+        'REG_QWORD' { [BitConverter]::ToUInt64([BitConverter]::GetBytes([int64]$raw), 0) }
+        'REG_MULTI_SZ' { , @(foreach ($line in $raw) { [string]$line }) }
+        { $_ -in 'REG_SZ', 'REG_EXPAND_SZ' } { [string]$raw }
+        default { ConvertTo-MtkHex $raw }
     }
     [ordered]@{ type = $type; value = $value }
 }
@@ -217,10 +222,12 @@ try {
 # --- registry: every requested key appears; {} when the key does not exist, null when unreadable ---
 try {
     $wanted = [ordered]@{}
+    $presenceOnly = @{}
     foreach ($pair in $Request.registry) {
         $keyPath = [string]$pair[0]
         if (-not $wanted.Contains($keyPath)) { $wanted[$keyPath] = @() }
         $wanted[$keyPath] += [string]$pair[1]
+        if (@($pair).Count -gt 2 -and [string]$pair[2] -eq 'presence') { $presenceOnly[$keyPath + '\' + $pair[1]] = $true }
     }
     $facts['registry'] = [ordered]@{}
     foreach ($keyPath in @($wanted.Keys)) {
@@ -231,7 +238,7 @@ try {
                 $names = $wanted[$keyPath]
                 if ($names -contains '*') { $names = @(foreach ($name in $key.GetValueNames()) { if ($name) { [string]$name } }) }
                 foreach ($name in $names) {
-                    $entry = Get-MtkRegistryValue $key $name
+                    $entry = Get-MtkRegistryValue $key $name ($presenceOnly.ContainsKey($keyPath + '\' + $name))
                     if ($null -ne $entry) { $values[$name] = $entry }
                 }
                 $key.Close()

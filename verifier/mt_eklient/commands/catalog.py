@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .. import floor
 from ..catalog import Catalog, Control, load_catalog
 from ..classification import MtClass
 from ..errors import InputError
@@ -77,6 +78,33 @@ def _refs(control: Control) -> dict[str, str]:
     }
 
 
+def _floor_docs(safety_floor: floor.Floor) -> list[str]:
+    """The safety floor (catalog/floor.yml) as docs/profiles.md explains it."""
+    lines = ["", "## Safety floor", "",
+             ("What no device profile, waiver or site setting can lower (catalog/floor.yml; see "
+              "[profiles.md](profiles.md#the-safety-floor))."), "",
+             (f"- Longest waiver or floor exception: **{safety_floor.max_waiver_days} days** from the profile's "
+              f"`governance.approved_date` (a site may set less with `{floor.MAX_WAIVER_DAYS_ENV}`)."), "",
+             "### Controls that cannot be waived", "",
+             "| situation | classes | when | controls | also compensating controls |", "|---|---|---|---|---|"]
+    for entry in safety_floor.mandatory:
+        classes = "/".join(entry.applies_to.types) + " " + ",".join(str(g) for g in entry.applies_to.groups)
+        when = "; ".join(c.describe() for c in entry.when) or "always"
+        if entry.requires:
+            when += "; requires " + "; ".join(c.describe() for c in entry.requires)
+        controls = ", ".join(f"[{c}](#{c.lower()})" for c in entry.controls)
+        lines.append(f"| {entry.situation} | {classes} | {when} | {controls} | {'yes' if entry.compensating else ''} |")
+    lines += ["", "### Dangerous settings", "",
+              ("Matched against the normalised value (upper case, `/` as `\\`, `..` resolved, trailing `\\*` removed, "
+               "Defender paths with `%PROGRAMDATA%` and the like expanded); the exact patterns are in catalog/floor.yml."),
+              "", "| rule | setting | exception | what and why |", "|---|---|---|---|"]
+    for rule in safety_floor.dangerous:
+        exception = "owned, expiring exception" if rule.exception == "allowed" else "never"
+        why = " ".join(rule.rationale.split())
+        lines.append(f"| {rule.id} | {rule.target.replace('_', ' ')} | {exception} | **{rule.title}.** {why} |")
+    return lines
+
+
 def render_docs(catalog: Catalog) -> str:
     lines = [
         "# Control reference",
@@ -94,6 +122,7 @@ def render_docs(catalog: Catalog) -> str:
         classes = "/".join(c.applies_to.types) + " " + ",".join(str(g) for g in c.applies_to.groups)
         lines.append(f"| [{c.id}](#{c.id.lower()}) | {c.area} | {classes} | {'yes' if c.build else ''} | "
                      + " | ".join(refs.values()) + " |")
+    lines += _floor_docs(floor.load_floor())
     for area in sorted({c.area for c in catalog.controls}):
         lines += ["", f"## {area}"]
         for c in (c for c in catalog.controls if c.area == area):

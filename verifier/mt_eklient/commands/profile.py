@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import floor
 from ..catalog import load_catalog
 from ..drafts import FillIn
 from ..errors import InputError
@@ -104,6 +105,8 @@ def _show(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     loaded = load_checked_profile(args.file, catalog)
     context = _host_context(args.host_vars, loaded.profile.classification.label)
+    if problems := floor.zone_problems(loaded.profile, context.zones, str(args.host_vars)):
+        raise InputError(problems)
     baseline = resolve(catalog, loaded, context, args.date or date.today())
     if args.json:
         json.dump(baseline.to_dict(), sys.stdout, indent=2, default=str)

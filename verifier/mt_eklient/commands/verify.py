@@ -14,11 +14,12 @@ from ..catalog import load_catalog
 from ..classification import MtClass
 from ..collection import collection_request
 from ..errors import InputError, Problem
-from ..facts import load_facts
+from ..facts import FactsRefused, load_facts
 from ..hosts import load_checked_profile
 from ..reports.console import print_console, short
 from ..resolve import HostContext, resolve
 from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
+from ..textsafe import printable
 from .argtypes import int_at_least, iso_date
 
 # At most this many facts problems are printed; the rest are counted.
@@ -138,13 +139,18 @@ def _verify(args: argparse.Namespace) -> int:
     declared = _declared(args.mt_class)
     catalog = load_catalog()
     loaded = load_checked_profile(args.profile, catalog)
-    facts = _read_facts(args.facts)
-    name = args.host or str((facts.get("host") or {}).get("computer_name") or args.facts.stem).lower()
+    refused: str | None = None
+    try:
+        facts: dict[str, Any] | None = _read_facts(args.facts)
+    except FactsRefused as err:  # a hostile document is the host's error, reported like any other
+        facts, refused = None, err.problems[0].message
+    name = args.host or str(((facts or {}).get("host") or {}).get("computer_name") or args.facts.stem).lower()
     today = args.today or date.today()
     baseline = resolve(catalog, loaded, HostContext(name=name, declared_class=declared), today)
     applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
     scan = run_evaluation(
-        [HostInput(name, baseline=baseline, facts=facts, applications=applications)],
+        [HostInput(name, baseline=baseline, facts=facts, applications=applications,
+                   status="error" if refused else "ok", error=refused)],
         today=today, warn_days=args.warn_days, command="verify", validate=False,
         source={"kind": "facts", "path": str(args.facts), "profile": str(args.profile)},
     )
@@ -173,7 +179,7 @@ def _drift(args: argparse.Namespace) -> int:
         return 0
     for entry in entries:
         if entry.previous_scan is None:
-            print(f"{entry.host}: first scan ({entry.latest_scan['started']}), nothing to compare")
+            print(printable(f"{entry.host}: first scan ({entry.latest_scan['started']}), nothing to compare"))
             continue
         head = f"{entry.host}: scan {entry.previous_scan['started']} -> {entry.latest_scan['started']}"
         if entry.status_before != entry.status_after:
@@ -181,11 +187,11 @@ def _drift(args: argparse.Namespace) -> int:
         if not entry.changes:
             head += (": no control changed" if entry.status_before == entry.status_after == "ok"
                      else ": controls not compared (host not evaluated in both scans)")
-        print(head)
+        print(printable(head))
         for change in entry.changes:
             why = f"  ({short(change.message, 120)})" if change.message and change.after in ("fail", "error") else ""
-            print(f"  {change.control:<22} {change.before or 'new':>14} -> {change.after or 'removed':<14} "
-                  f"{change.title}{why}")
+            print(printable(f"  {change.control:<22} {change.before or 'new':>14} -> {change.after or 'removed':<14} "
+                            f"{change.title}{why}"))
     if not entries:
         print("no scans in the history")
     return 0

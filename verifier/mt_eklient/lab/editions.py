@@ -8,9 +8,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from ..lifecycle import editions as core_editions
+from ..yamlsource import safe_load
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class LabEdition:
 
 @cache
 def lab_editions() -> dict[str, LabEdition]:
-    raw = yaml.safe_load(resources.files("mt_eklient.lab").joinpath("data/editions.yml").read_text("utf-8"))
+    raw = safe_load(resources.files("mt_eklient.lab").joinpath("data/editions.yml").read_text("utf-8"), "data/editions.yml")
     core = core_editions()
     out = {}
     for edition_id, extra in raw.items():

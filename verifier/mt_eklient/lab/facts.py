@@ -62,9 +62,12 @@ def _registry(state: dict[str, Any], request: dict[str, Any] | None, errors: lis
         return {key: {n: dict(v) for n, v in values.items()} for key, values in state["registry"].items()
                 if values and key.startswith(("HKLM\\", "HKU\\"))}
     wanted: dict[str, list[str]] = {}
+    presence_only: set[tuple[str, str]] = set()
     for pair in pairs:
         key, name = (pair["key"], pair.get("name", "")) if isinstance(pair, dict) else (pair[0], pair[1])
         wanted.setdefault(str(key), []).append(str(name))
+        if not isinstance(pair, dict) and len(pair) > 2 and pair[2] == "presence":
+            presence_only.add((str(key).casefold(), str(name).casefold()))
     out: dict[str, Any] = {}
     for key, names in wanted.items():
         try:
@@ -81,7 +84,9 @@ def _registry(state: dict[str, Any], request: dict[str, Any] | None, errors: lis
                 names = [n for n in reg.values(key) if n]
             for name in names:
                 value = reg.get(key, name)
-                if value is not None:
+                if value is not None and (key.casefold(), name.casefold()) in presence_only:
+                    values[name] = {"type": value["type"], "present": True}  # as the collector: never the data
+                elif value is not None:
                     values[name] = dict(value)
         out[key] = values
     return out

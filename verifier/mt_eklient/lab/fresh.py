@@ -10,8 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from ..yamlsource import safe_load
 from . import applockerxml, winservices
 from .editions import LabEdition
 from .editions import get as get_edition
@@ -26,7 +25,7 @@ DEFAULT_DOMAIN = {"name": "region.local", "netbios": "REGION", "sid": "S-1-5-21-
 
 @cache
 def defaults() -> dict[str, Any]:
-    return yaml.safe_load(resources.files("mt_eklient.lab").joinpath("data/fresh.yml").read_text("utf-8"))
+    return safe_load(resources.files("mt_eklient.lab").joinpath("data/fresh.yml").read_text("utf-8"), "data/fresh.yml")
 
 
 @dataclass

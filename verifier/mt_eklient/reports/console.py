@@ -9,6 +9,9 @@ import os
 import sys
 from typing import Any, TextIO
 
+from ..textsafe import printable_deep
+from .exceptions import exception_line, fleet_exceptions
+
 STATUS_COLUMNS = ("pass", "fail", "error", "waived", "not_applicable")
 _HEAD = {"pass": "PASS", "fail": "FAIL", "error": "ERR", "waived": "WAIVED", "not_applicable": "N/A"}
 _COLOURS = {"pass": "32", "fail": "31", "error": "35", "unreachable": "35", "waived": "33", "warn": "33",
@@ -54,6 +57,7 @@ _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 def render_console(report: dict[str, Any], colour: bool = False,
                    max_findings: int | None = MAX_FINDINGS_PER_HOST) -> str:
+    report = printable_deep(report)  # host-supplied text must not drive the terminal
     scan, hosts = report["scan"], report["hosts"]
     lines = [_paint(f"mt-eklient {scan['command']}: {len(hosts)} host(s), catalog {scan['catalog_version'] or '-'}, "
                     f"evaluated on {scan['evaluated_on']}", "bold", colour)]
@@ -79,12 +83,14 @@ def render_console(report: dict[str, Any], colour: bool = False,
     for host in hosts:
         findings = sorted((c for c in host["controls"] if c["status"] in ("fail", "error")),
                           key=lambda c: _SEVERITY_RANK.get(c["severity"], 9))
-        if host["status"] == "ok" and not findings and not host["notes"]:
+        if host["status"] == "ok" and not findings and not host["notes"] and not host.get("exceptions"):
             continue
         lines.append("")
         lines.append(_paint(f"{host['host']}:", "bold", colour))
         if host["status"] != "ok":
             lines.append("  " + _paint(f"{host['status'].upper()}: {host['error']}", host["status"], colour))
+        for exception in host.get("exceptions") or []:
+            lines.append("  " + _paint("SAFETY-FLOOR EXCEPTION: ", "warn", colour) + exception_line(exception))
         for note in host["notes"]:
             lines.append("  " + _paint("note: ", "warn", colour) + note)
         shown = findings if max_findings is None else findings[:max_findings]
@@ -109,6 +115,9 @@ def render_console(report: dict[str, Any], colour: bool = False,
         lines.append("")
         lines.extend(_table(rows, right=set(range(1, 1 + len(STATUS_COLUMNS)))))
 
+    if exceptions := fleet_exceptions(report):
+        lines.append("")
+        lines.append(_paint(f"{len(exceptions)} safety-floor exception(s) in force: see the hosts above", "warn", colour))
     summary = report["summary"]
     verdict = {0: "PASS", 1: "FAIL", 2: "USAGE ERROR", 3: "INCOMPLETE"}[summary["exit_code"]]
     counts = ", ".join(f"{n} {v}" for v, n in summary["verdicts"].items() if n)

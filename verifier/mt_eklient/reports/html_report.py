@@ -11,6 +11,8 @@ from html import escape
 from typing import Any
 
 from ..evaluate import STATUSES
+from ..textsafe import printable
+from .exceptions import exception_line, fleet_exceptions
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em;color:#1b1f24;background:#fff}
@@ -25,11 +27,14 @@ th{background:#eef0f4}td.n{text-align:right}
 code,pre{font:12px/1.35 ui-monospace,Consolas,monospace;white-space:pre-wrap;word-break:break-word;margin:0}
 .meta td:first-child{font-weight:600}.note{color:#7a5b00}.muted{color:#667}
 details{margin:.3em 0}summary{cursor:pointer}
+.exception{border:3px solid #b36b00;background:#fff4e0;padding:.4em .8em;margin:.6em 0}
 """
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
+    # Line by line: the newlines of an indented JSON value stay, host-supplied controls do not.
+    text = "" if value is None else str(value)
+    return escape("\n".join(printable(line) for line in text.split("\n")), quote=True)
 
 
 def _value(value: Any) -> str:
@@ -160,6 +165,9 @@ def _host_section(host: dict[str, Any]) -> str:
         out.append("<p><b>Class evidence:</b> " + "; ".join(_e(r) for r in host["class_evidence"]) + "</p>")
     if host["notes"]:
         out.append("<ul>" + "".join(f'<li class="note">{_e(n)}</li>' for n in host["notes"]) + "</ul>")
+    if host.get("exceptions"):
+        out.append('<div class="exception"><b>Safety-floor exceptions in force</b><ul>' + "".join(
+            f"<li>{_e(exception_line(e))}</li>" for e in host["exceptions"]) + "</ul></div>")
     findings = [c for c in host["controls"] if c["status"] in ("fail", "error", "waived")]
     rest = [c for c in host["controls"] if c["status"] not in ("fail", "error", "waived")]
     if findings:
@@ -171,6 +179,14 @@ def _host_section(host: dict[str, Any]) -> str:
                    f"{_control_rows(rest)}</details>")
     out.append("</section>")
     return "".join(out)
+
+
+def _exception_banner(report: dict[str, Any]) -> list[str]:
+    found = fleet_exceptions(report)
+    if not found:
+        return []
+    return [f'<div class="exception"><h2>Safety-floor exceptions in force ({len(found)})</h2><ul>' + "".join(
+        f"<li><b>{_e(host)}</b>: {_e(exception_line(e))}</li>" for host, e in found) + "</ul></div>"]
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -192,6 +208,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<h1>mt-eklient verification report</h1>",
         '<table class="meta">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta
                                           if v is not None) + "</table>",
+        *_exception_banner(report),
         "<h2>Fleet overview by class and area</h2>",
         '<p class="muted">Cells: passing / judged controls (waived and not applicable are not judged).</p>',
         _fleet_overview(hosts) if hosts else "<p>No hosts.</p>",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..evaluate import STATUSES
+from ..textsafe import well_formed_deep
 
 if TYPE_CHECKING:
     from ..scanresult import ScanResult
@@ -35,7 +36,8 @@ def scrub(value: Any) -> Any:
 
 
 def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    # Well formed: a lone surrogate in a host's error message would make the report unwritable as UTF-8.
+    return well_formed_deep(json.loads(json.dumps(value, default=str)))
 
 
 def _scrub_host(host: dict[str, Any]) -> dict[str, Any]:

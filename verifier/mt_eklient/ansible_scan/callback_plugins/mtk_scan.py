@@ -11,17 +11,103 @@ DOCUMENTATION = """
       - >-
         Lines hold the outcome (ok, failed, unreachable, skipped), the duration and, for win_powershell,
         its output/result/error fields and the message. Never the task arguments or host variables.
+      - >-
+        Every string of a line is redacted first: the values of the host's connection and secret
+        variables as Ansible resolves them (lookups, vault, variables referring to other variables)
+        become ******** before anything leaves this process, inside the facts document too.
 """
 
 import json
 import os
+import re
 import time
 
+from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.plugins.callback import CallbackBase
+from ansible.template import Templar
 
 # Fields of a win_powershell result the scan needs; everything else (invocation = module args,
 # host_out, ...) stays out of the file.
 _KEEP = ("output", "result", "error", "msg", "timedout", "exception", "rc", "stderr", "stdout")
+
+
+# Variables whose resolved values are secrets: every connection password (winrm, psrp, ssh, become,
+# httpapi) matches, and so does any other variable named like a secret. mt_eklient.scan.SECRET_VAR
+# is the same pattern for what `ansible-inventory --list` shows.
+SECRET_VAR = re.compile(r"pass(word|phrase)?|pwd|secret|token|credential|private.?key|api.?key", re.IGNORECASE)
+REDACTED = "********"
+MIN_SECRET_LENGTH = 4
+# mtk refuses larger facts documents anyway (facts.MAX_FACTS_BYTES); do not parse them here.
+MAX_JSON_TEXT = 16 * 1024 * 1024
+
+
+def _redact_text(text, secrets):
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact(value, secrets, depth=0):
+    """Redact every string; a string that is a JSON document (the collector's facts) is redacted
+    value by value, so a secret escaped differently by ConvertTo-Json is caught too."""
+    if not secrets or depth > 64:
+        return value
+    if isinstance(value, dict):
+        return {_redact(k, secrets, depth + 1): _redact(v, secrets, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets, depth + 1) for v in value]
+    if isinstance(value, str):
+        if value.lstrip().startswith(("{", "[")) and len(value) <= MAX_JSON_TEXT:
+            try:
+                parsed = json.loads(value)
+            except (ValueError, RecursionError):
+                return _redact_text(value, secrets)
+            if _contains_secret(parsed, secrets):
+                return json.dumps(_redact_json(parsed, secrets))
+            return _redact_text(value, secrets)
+        return _redact_text(value, secrets)
+    return value
+
+
+def _walk_strings(value):
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, AnsibleVaultEncryptedUnicode):  # a vaulted value not yet decrypted
+            node = str(node)
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _contains_secret(parsed, secrets):
+    return any(secret in text for text in _walk_strings(parsed) for secret in secrets)
+
+
+def _redact_json(value, secrets):
+    # Facts are bounded by mtk later; here an iterative copy keeps a deep document from recursing.
+    if isinstance(value, str):
+        return _redact_text(value, secrets)
+    root = [value]
+    stack = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        node = container[key]
+        if isinstance(node, str):
+            container[key] = _redact_text(node, secrets)
+        elif isinstance(node, dict):
+            copy = {_redact_text(k, secrets) if isinstance(k, str) else k: v for k, v in node.items()}
+            container[key] = copy
+            stack.extend((copy, k) for k in copy)
+        elif isinstance(node, list):
+            copy = list(node)
+            container[key] = copy
+            stack.extend((copy, i) for i in range(len(copy)))
+    return root[0]
 
 
 def _jsonable(value, depth=0):
@@ -44,6 +130,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._started = {}
+        self._play = None
         path = os.environ.get("MTK_SCAN_EVENTS")
         self._out = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - open for the run
 
@@ -57,14 +144,40 @@ class CallbackModule(CallbackBase):
         host = result._host.get_name()
         started = self._started.pop(host, None)
         raw = result._result or {}
+        secrets = self._secrets(result._host, result._task)
         event = {
             "event": "host",
             "host": host,
             "status": status,
             "duration": round(time.monotonic() - started, 3) if started is not None else None,
-            "result": {k: _jsonable(raw[k]) for k in _KEEP if k in raw},
+            "result": {k: _redact(_jsonable(raw[k]), secrets) for k in _KEEP if k in raw},
         }
         self._emit(event)
+
+    def _secrets(self, host, task):
+        """The host's secret values as Ansible resolves them for the connection, longest first."""
+        if self._play is None:
+            return []
+        try:
+            variables = self._play.get_variable_manager().get_vars(play=self._play, host=host, task=task)
+        except Exception:  # noqa: BLE001 - no variables, nothing known to redact; mtk redacts what it knows
+            return []
+        templar = Templar(loader=self._play.get_loader(), variables=variables)
+        found = set()
+        for name in list(variables):
+            if not SECRET_VAR.search(str(name)):
+                continue
+            try:
+                value = templar.template(variables[name])
+            except Exception:  # noqa: BLE001, S112 - an unresolvable variable is not used for the connection
+                continue
+            for text in _walk_strings(value):
+                if len(text) >= MIN_SECRET_LENGTH:
+                    found.add(text)
+        return sorted(found, key=len, reverse=True)
+
+    def v2_playbook_on_play_start(self, play):
+        self._play = play
 
     def v2_playbook_on_start(self, playbook):
         self._emit({"event": "start", "pid": os.getpid()})

@@ -50,7 +50,22 @@ class ActionModule(ActionBase):
         if mode == "hang":
             time.sleep(60)
             return dict(base, output=[json.dumps(facts)])
+        # The password as the connection would use it: lookups, vault and variable references resolved.
+        self._templar.available_variables = task_vars
+        password = self._templar.template(task_vars.get("ansible_password"))
         if mode == "echo-secret":  # a badly behaved error message that repeats the password
-            return dict(base, failed=True, msg=f"logon as svc with {task_vars.get('ansible_password')} failed",
-                        error=[{"exception": {"message": f"password {task_vars.get('ansible_password')} refused"}}])
+            return dict(base, failed=True, msg=f"logon as svc with {password} failed",
+                        error=[{"exception": {"message": f"password {password} refused"}}])
+        if mode == "echo-in-facts":  # the password inside the facts document (a collector error, a program)
+            facts["errors"] = [{"section": "programs", "message": f"Get-ItemProperty: 'pw={password}' denied"}]
+            facts["programs"][0]["name"] = f"Setup <{password}> & 'co'"
+            facts["host"]["computer_name"] = f"WM1-{password}"
+            # ConvertTo-Json (PowerShell 5.1) escapes these four as \uXXXX.
+            text = json.dumps(facts)
+            for char in "<>'&":
+                text = text.replace(char, f"\\u{ord(char):04x}")
+            return dict(base, output=[text])
+        hostile = os.environ.get("FAKE_HOSTILE_" + mode.upper().replace("-", "_"))
+        if hostile:  # a hostile host's whole answer, from a file (deep, huge, escapes, surrogates)
+            return dict(base, output=[Path(hostile).read_text(encoding="utf-8")])
         return dict(base, failed=True, msg=f"fake: unknown fake_mode {mode!r}")

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark of `mtk lab scan`: N simulated hosts, a modelled per-call latency, --forks K.
+"""Benchmark of `mtk lab scan`: N simulated hosts, a modelled per-call latency, --forks K, over the
+lab's WinRM endpoints (latency on the server side of the network) or in-process.
 
     .venv/bin/python bench/fleet_scan.py [--hosts 200] [--latency 0.5] [--forks 20,50] [--json out.json]
 
@@ -48,6 +49,7 @@ def make_inventory(directory: Path, count: int) -> list[str]:
     names = [f"wm1-bench-{i:03d}" for i in range(1, count + 1)]
     (directory / "host_vars").mkdir(parents=True)
     shutil.copytree(LAB_INVENTORY / "group_vars", directory / "group_vars")
+    shutil.copy(LAB_INVENTORY / "vault-password.txt", directory / "vault-password.txt")
     template = (LAB_INVENTORY / "host_vars" / f"{TEMPLATE_HOST}.yml").read_text(encoding="utf-8")
     for name in names:
         (directory / "host_vars" / f"{name}.yml").write_text(template, encoding="utf-8")
@@ -76,20 +78,26 @@ def is_collector(entry: dict[str, Any]) -> bool:
     return entry.get("module") == "ansible.windows.win_powershell" and str(script).startswith("# mtk-collector")
 
 
-def bench(hosts: int, latency: float, forks: int, workdir: Path) -> dict[str, Any]:
-    lab_dir = workdir / f"lab-{forks}"
-    inventory = workdir / f"inventory-{forks}"
+def bench(hosts: int, latency: float, forks: int, workdir: Path, transport: str = "winrm") -> dict[str, Any]:
+    lab_dir = workdir / f"lab-{transport}-{forks}"
+    inventory = workdir / f"inventory-{transport}-{forks}"
     names = make_inventory(inventory, hosts)
-    env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY="0")
-    run([*mtk_command(), "lab", "--inventory", str(inventory), "up"], env)
+    # Over WinRM the endpoints (started by `lab up`) sleep server-side, on the network path; in-process
+    # the stand-in sleeps inside Ansible's worker.
+    env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY=str(latency))
+    run([*mtk_command(), "lab", "--inventory", str(inventory), "up",
+         *(["--in-process"] if transport == "inprocess" else [])], env)
     before = {name: len(journal(lab_dir, name)) for name in names}
 
-    report = workdir / f"report-{forks}.json"
-    env["MTK_LAB_LATENCY"] = str(latency)
+    report = workdir / f"report-{transport}-{forks}.json"
     started = time.perf_counter()
-    result = run([*mtk_command(), "lab", "scan", "-i", str(inventory), "--forks", str(forks),
-                  "--timeout", str(max(60, int(latency * 10))), "--json", str(report), "--no-history", "--quiet"], env)
-    wall = time.perf_counter() - started
+    try:
+        result = run([*mtk_command(), "lab", "scan", "-i", str(inventory), "--forks", str(forks),
+                      "--timeout", str(max(60, int(latency * 10))), "--json", str(report), "--no-history", "--quiet"],
+                     env)
+    finally:
+        wall = time.perf_counter() - started
+        run([*mtk_command(), "lab", "down"], env)
 
     data = json.loads(report.read_text(encoding="utf-8"))
     evaluated = [h for h in data["hosts"] if h["status"] == "ok"]
@@ -101,7 +109,7 @@ def bench(hosts: int, latency: float, forks: int, workdir: Path) -> dict[str, An
         collector_calls[name] = sum(1 for e in new if is_collector(e))
     ideal = math.ceil(hosts / forks) * latency
     return {
-        "hosts": hosts, "forks": forks, "latency_s": latency, "exit_code": result.returncode,
+        "transport": transport, "hosts": hosts, "forks": forks, "latency_s": latency, "exit_code": result.returncode,
         "evaluated": len(evaluated),
         "wall_s": round(wall, 2), "hosts_per_s": round(hosts / wall, 1),
         "ideal_s": round(ideal, 2), "ideal_hosts_per_s": round(hosts / ideal, 1) if ideal else None,
@@ -121,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.5,
                         help="modelled seconds per remote call, MTK_LAB_LATENCY (default: %(default)s)")
     parser.add_argument("--forks", default="20", help="comma-separated --forks values (default: %(default)s)")
+    parser.add_argument("--transport", default="winrm",
+                        help="comma-separated: winrm (the lab's WinRM endpoints), inprocess (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary lab and reports")
     args = parser.parse_args(argv)
@@ -128,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mtk-bench-"))
     rows = []
     try:
-        for forks in [int(f) for f in args.forks.split(",") if f.strip()]:
-            rows.append(bench(args.hosts, args.latency, forks, workdir))
+        for transport in [t.strip() for t in args.transport.split(",") if t.strip()]:
+            for forks in [int(f) for f in args.forks.split(",") if f.strip()]:
+                rows.append(bench(args.hosts, args.latency, forks, workdir, transport))
     finally:
         if args.keep:
             print(f"kept {workdir}", file=sys.stderr)
@@ -138,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     print(f"machine: {machine['cpus']} CPU(s), Python {machine['python']}, {machine['platform']}")
-    print(f"{'hosts':>5} {'forks':>5} {'latency':>7} {'wall s':>7} {'ideal s':>7} {'hosts/s':>8} {'ideal/s':>8} "
+    print(f"{'transport':>9} {'hosts':>5} {'forks':>5} {'latency':>7} {'wall s':>7} {'ideal s':>7} {'hosts/s':>8} {'ideal/s':>8} "
           f"{'eff.':>5} {'eval ms (median/p95/max)':>26} {'calls/host':>10}")
     for r in rows:
         evals = f"{r['eval_ms_median']}/{r['eval_ms_p95']}/{r['eval_ms_max']}"
-        print(f"{r['hosts']:>5} {r['forks']:>5} {r['latency_s']:>7} {r['wall_s']:>7} {r['ideal_s']:>7} "
+        print(f"{r['transport']:>9} {r['hosts']:>5} {r['forks']:>5} {r['latency_s']:>7} {r['wall_s']:>7} {r['ideal_s']:>7} "
               f"{r['hosts_per_s']:>8} {r['ideal_hosts_per_s']!s:>8} {r['efficiency']!s:>5} {evals:>26} "
               f"{','.join(map(str, r['remote_calls_per_host'])):>10}")
     if args.json:

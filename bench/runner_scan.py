@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fleet_scan import REPO, is_collector, journal, make_inventory, mtk_command  # noqa: E402
+from fleet_scan import REPO, is_collector, journal, make_inventory, mtk_command
 
 
 def children_cpu() -> float:
@@ -68,7 +68,9 @@ def run(hosts: int, latency: float, forks: int, workdir: Path) -> list[dict[str,
     inventory = workdir / "inventory"
     names = make_inventory(inventory, hosts)
     lab_dir = workdir / "lab"
+    # In-process lab (the figures in docs/performance.md were measured so): no WinRM endpoints.
     env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_INVENTORY=str(inventory), MTK_LAB_LATENCY="0",
+               MTK_LAB_TRANSPORT="inprocess",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     env.pop("ANSIBLE_CONFIG", None)
     subprocess.run([*mtk_command(), "lab", "up"], check=True, env=env, cwd=REPO, capture_output=True)

@@ -46,7 +46,9 @@ class RunnerLab:
         group_vars.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         self.history = history
         self.env = dict(os.environ, MTK_LAB_DIR=str(root / "state"), MTK_LAB_INVENTORY=str(self.inventory),
-                        MTK_LAB_LATENCY="0", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+                        MTK_LAB_LATENCY="0", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                        # in-process: the canary stands in for the WinRM password (over WinRM: tests/winrm)
+                        MTK_LAB_TRANSPORT="inprocess")
         self.env.pop("ANSIBLE_CONFIG", None)
         self.mtk("lab", "up")
 

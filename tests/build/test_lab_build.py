@@ -57,7 +57,8 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 class Lab:
     def __init__(self, directory: Path, inventory: Path | None = None):
         self.dir = directory
-        self.env = {**os.environ, "MTK_LAB_DIR": str(directory), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+        self.env = {**os.environ, "MTK_LAB_DIR": str(directory), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+                    "MTK_LAB_TRANSPORT": "inprocess"}  # the build matrix in-process; over WinRM: tests/winrm
         if inventory:
             self.env["MTK_LAB_INVENTORY"] = str(inventory)
 

@@ -16,4 +16,5 @@ def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MTK_LAB_DIR", str(directory))
     monkeypatch.delenv("MTK_LAB_LATENCY", raising=False)
     monkeypatch.delenv("MTK_LAB_INVENTORY", raising=False)
+    monkeypatch.setenv("MTK_LAB_TRANSPORT", "inprocess")  # unit tests: no WinRM endpoints (tests/winrm has those)
     return directory

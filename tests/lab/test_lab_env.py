@@ -18,7 +18,18 @@ def env_json(capsys, *args: str) -> dict[str, str]:
     return json.loads(capsys.readouterr().out)
 
 
+def test_over_winrm_only_the_inventory_and_its_vault_password_are_the_labs(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MTK_LAB_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("MTK_LAB_TRANSPORT", raising=False)
+    monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
+    env = env_json(capsys)
+    assert "ANSIBLE_COLLECTIONS_PATH" not in env and "ANSIBLE_CONFIG" not in env  # the real collections
+    assert env["ANSIBLE_INVENTORY"] == str(paths.LAB_INVENTORY)
+    assert env["ANSIBLE_VAULT_PASSWORD_FILE"] == str((paths.LAB_INVENTORY / "vault-password.txt").resolve())
+
+
 def test_json_names_the_shadow_collections_the_lab_dir_and_inventory(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MTK_LAB_TRANSPORT", "inprocess")
     monkeypatch.setenv("MTK_LAB_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("MTK_LAB_INVENTORY", str(tmp_path / "inv"))
     env = env_json(capsys)
@@ -32,6 +43,7 @@ def test_json_names_the_shadow_collections_the_lab_dir_and_inventory(capsys, mon
 
 
 def test_shell_format_sets_the_same_values(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MTK_LAB_TRANSPORT", "inprocess")
     monkeypatch.setenv("MTK_LAB_DIR", str(tmp_path / "with space's"))
     expected = env_json(capsys)
     mtk = Path(sys.executable).with_name("mtk")

@@ -59,7 +59,7 @@ class Lab:
         self.outputs: list[str] = []
         self.files: list[Path] = [self.history]
         self.env = dict(os.environ, MTK_LAB_DIR=str(self.dir), MTK_LAB_INVENTORY=str(self.inventory),
-                        MTK_LAB_LATENCY="0")
+                        MTK_LAB_LATENCY="0", MTK_LAB_TRANSPORT="inprocess")  # over WinRM: tests/winrm
 
     def run(self, *args: str, expect: int | None = 0):
         result = mtk(*args, env=self.env, cwd=self.root, timeout=300)

@@ -22,6 +22,7 @@ def lab_env(tmp_path_factory) -> dict[str, str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MTK_LAB_DIR", str(lab_dir))
         patch.setenv("MTK_LAB_LATENCY", "0")
+        patch.setenv("MTK_LAB_TRANSPORT", "inprocess")
         from mt_eklient.lab.labenv import lab_environment
         env = lab_environment()
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # testinfra runs `ansible`

@@ -68,7 +68,7 @@ def test_facts_from_result_reasons(output, reason):
      ("unreachable", "authentication failed: kerberos: Bad HTTP response returned from server. Code 401")),
     ("unreachable", {"msg": "ntlm: HTTPSConnectionPool(host='h', port=5986): Max retries exceeded with url: /wsman "
                              "(Caused by NewConnectionError: [Errno 111] Connection refused)"},
-     ("unreachable", ("connection failed: ntlm: HTTPSConnectionPool(host='h', port=5986): Max retries exceeded with "
+     ("unreachable", ("connection refused: ntlm: HTTPSConnectionPool(host='h', port=5986): Max retries exceeded with "
                       "url: /wsman (Caused by NewConnectionError: [Errno 111] Connection refused)"))),
     ("unreachable", {"msg": "kerberos: kinit: Password incorrect while getting initial credentials"},
      ("unreachable", "authentication failed: kerberos: kinit: Password incorrect while getting initial credentials")),
@@ -82,7 +82,10 @@ def test_facts_from_result_reasons(output, reason):
     ("skipped", {}, ("error", "the collection task was skipped")),
 ])
 def test_classify_failure(status, result, expected):
-    assert scan.classify_failure(status, result, 9) == expected
+    host_status, reason = scan.classify_failure(status, result, 9)
+    assert host_status == expected[0]
+    summary, _, message = expected[1].partition(": ")
+    assert reason == expected[1] or (reason.startswith(summary + ". Check ") and reason.endswith(". Error: " + message))
 
 
 # --- streaming ---------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import connerrors
 from .catalog import Catalog
 from .collection import collection_request
 from .errors import InputError, Problem
@@ -64,13 +65,10 @@ REDACTED = "********"
 # Shorter values are not redacted: replacing every "ab" in a message would make it unreadable.
 MIN_SECRET_LENGTH = 4
 
-# Ansible's winrm plugin prefixes every connection error with the transport ("ntlm: ...",
-# "kerberos: ..."), so these look for what the servers and libraries say about credentials.
-_AUTH = re.compile(r"credentials were rejected|unauthori[sz]ed|\b401\b|authentication (failed|failure|error)|"
-                   r"logon failure|kinit|gssapi|server not found in kerberos database|pre-?authentication|"
-                   r"password (incorrect|expired|has expired)|access (is )?denied", re.IGNORECASE)
+# A task failure that is really a logon failure (PSRP reports some as task failures).
 _AUTH_STRONG = re.compile(r"credentials were rejected|unauthori[sz]ed|\b401\b|logon failure", re.IGNORECASE)
-_TIMEOUT = re.compile(r"timed? ?out|timeout|expected time frame", re.IGNORECASE)
+# Connection problems that can surface as a task failure: the connection broke mid-command.
+_CONNECTION_KINDS_IN_FAILURES = {"reset", "refused", "tls"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,17 +297,15 @@ def classify_failure(status: str, result: dict[str, Any], timeout: int) -> tuple
     """(host status, reason) of a failed/unreachable/skipped callback event."""
     message = " ".join(_first_message(result).split())
     if result.get("timedout"):
-        return "error", f"timeout: no result within {timeout}s (task timeout)"
+        return "error", connerrors.BY_KIND["timeout"].reason(f"no result within {timeout}s (task timeout)")
     if status == "skipped":
         return "error", "the collection task was skipped"
+    problem = connerrors.classify(message)
     if status == "unreachable":
-        if _AUTH.search(message):
-            return "unreachable", f"authentication failed: {message}"
-        if _TIMEOUT.search(message):
-            return "unreachable", f"timeout: {message}"
-        return "unreachable", f"connection failed: {message}"
-    if _AUTH_STRONG.search(message):  # e.g. a PSRP failure reported as a task failure
-        return "unreachable", f"authentication failed: {message}"
+        return "unreachable", (problem or connerrors.CONNECTION).reason(message)
+    if problem is not None and (problem.kind in _CONNECTION_KINDS_IN_FAILURES
+                                or (problem.kind == "auth" and _AUTH_STRONG.search(message))):
+        return "unreachable", problem.reason(message)
     return "error", f"collector failed: {message}"
 
 

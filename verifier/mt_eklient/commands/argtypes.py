@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 
 def iso_date(text: str) -> date:
@@ -15,9 +16,17 @@ def iso_date(text: str) -> date:
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
+    return _at_least(int, minimum)
+
+
+def float_at_least(minimum: float) -> Callable[[str], float]:
+    return _at_least(float, minimum)
+
+
+def _at_least(kind: Callable[[str], int] | Callable[[str], float], minimum: float) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
         if value < minimum:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import EXIT_OK, EXIT_USAGE
+from .argtypes import float_at_least
 
 DRIFT_HELP = """\
 drift kinds (each changes exactly what it names):
@@ -28,6 +29,14 @@ drift kinds (each changes exactly what it names):
   nameplate-class-changed      change the nameplate's Class value
   smb1-enabled                 enable the SMB1Protocol optional feature(s)
   unreachable                  stop answering on WinRM until `mtk lab reset HOST`
+
+network faults of the host's WinRM endpoint (until `mtk lab reset HOST`):
+  winrm-refused                close the listener (connection refused)
+  winrm-bad-password           reject every logon with 401, as after a password change
+  winrm-cert-mismatch          serve an HTTPS certificate issued to another name
+  winrm-slow                   answer each Receive after --delay seconds (default 5)
+  winrm-reset                  reset the TCP connection when the command's output is read
+  winrm-soap-fault             answer shell creation with a WS-Management SOAP fault (quota)
 """
 
 
@@ -49,11 +58,15 @@ def _fresh(name: str, hostvars: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from ..lab import paths, store
+    from ..lab import endpoints, paths, store
+    from ..lab.inventory import lab_accounts
+    from ..lab.labenv import set_transport
 
+    in_process = args.in_process or os.environ.get("MTK_LAB_TRANSPORT") == "inprocess"
     try:
         hosts = _inventory(args)
         states = {name: _fresh(name, hv) for name, hv in hosts.items()}
+        accounts = {} if in_process else lab_accounts(args.inventory or os.environ.get("MTK_LAB_INVENTORY"))
     except (FileNotFoundError, ValueError) as err:
         return _fail(str(err))
     for name, state in states.items():
@@ -61,9 +74,29 @@ def cmd_up(args: argparse.Namespace) -> int:
     for stale in set(store.hosts()) - set(states):  # hosts no longer in the inventory
         for path in (paths.state_path(stale), paths.journal_path(stale)):
             path.unlink(missing_ok=True)
-    print(f"lab up: {len(states)} host(s) in {paths.lab_dir()}")
+    set_transport("inprocess" if in_process else "winrm")
+    if in_process:
+        endpoints.stop()
+    else:
+        try:
+            endpoints.start(accounts)
+        except RuntimeError as err:
+            return _fail(str(err), 3)
+    print(f"lab up: {len(states)} host(s) in {paths.lab_dir()}"
+          + (" (in-process: no WinRM endpoints)" if in_process else ""))
     for name, state in states.items():
-        print(f"  {name:<18} {state['lab']['edition']}")
+        where = ""
+        if not in_process:
+            info = endpoints.endpoint(name)
+            where = f"  https://{info['address']}:{info['port']}/wsman"
+        print(f"  {name:<18} {state['lab']['edition']:<22}{where}")
+    return EXIT_OK
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from ..lab import endpoints
+
+    print("lab down: WinRM endpoints stopped" if endpoints.stop() else "lab down: no WinRM endpoints were running")
     return EXIT_OK
 
 
@@ -117,18 +150,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_drift(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from ..lab import store
+    from ..lab import faults, store
     from ..lab.drift import KINDS, apply_drift
 
-    if args.kind not in KINDS:
-        return _fail(f"unknown drift kind {args.kind!r} (one of: {', '.join(KINDS)})")
+    if args.kind not in KINDS and args.kind not in faults.KINDS:
+        return _fail(f"unknown drift kind {args.kind!r} (one of: {', '.join([*KINDS, *faults.KINDS])})")
+    if args.delay is not None and args.kind != faults.SLOW:
+        return _fail(f"--delay applies to {faults.SLOW} only")
     if not store.exists(args.host):
         known = store.hosts()
         if not known:
             return _fail("the lab is not up: run `mtk lab up` first")
         return _fail(f"unknown lab host {args.host!r} (lab hosts: {', '.join(known)})")
     with store.transaction(args.host) as txn:
-        note = apply_drift(txn.state, args.kind)
+        note = (faults.set_fault(txn.state, args.kind, args.delay) if args.kind in faults.KINDS
+                else apply_drift(txn.state, args.kind))
         store.append_journal(args.host, {"ts": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                                          "module": "lab.drift", "kind": args.kind, "changed": bool(note), "applied": 0})
     print(f"{args.host}: {args.kind}: {note or 'no change (the host already had it)'}")
@@ -177,9 +213,10 @@ def cmd_env(args: argparse.Namespace) -> int:
 
     from ..lab.labenv import lab_variables
 
-    env = lab_variables()
+    base = dict(os.environ)
     if args.inventory:
-        env["ANSIBLE_INVENTORY"] = str(Path(args.inventory).resolve())
+        base["MTK_LAB_INVENTORY"] = str(Path(args.inventory).resolve())
+    env = lab_variables(base)
     if args.json:
         print(json.dumps(env, indent=2, sort_keys=True))
     else:
@@ -210,11 +247,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = lab.add_subparsers(dest="lab_command", metavar="LAB_COMMAND")
     sub.required = True
 
-    p = sub.add_parser("up", help="create fresh-install states for every lab inventory host",
+    p = sub.add_parser("up", help="create fresh-install states for every lab inventory host and serve them on WinRM",
                        description="Create (or recreate) each inventory host's state as a fresh install of its "
-                       "mtk_lab_edition, with WinRM enabled and vendor software from mtk_lab_programs/services. "
-                       "Empties every journal.")
+                       "mtk_lab_edition, with WinRM enabled and vendor software from mtk_lab_programs/services, and "
+                       "start one WinRM endpoint per host on loopback (HTTPS with a throw-away CA, NTLM and Basic; "
+                       "plain HTTP with NTLM message encryption), so Ansible's winrm connection and pywinrm run "
+                       "for real. Empties every journal.",
+                       epilog="Endpoints: $MTK_LAB_DIR/winrm/endpoints/HOST.json; stop them with `mtk lab down`.")
+    p.add_argument("--in-process", action="store_true",
+                   help="no endpoints: module calls run inside Ansible through the shadow collections (fast unit "
+                   "tests; also $MTK_LAB_TRANSPORT=inprocess)")
     p.set_defaults(handler=cmd_up)
+
+    p = sub.add_parser("down", help="stop the lab's WinRM endpoints (states are kept)",
+                       description="Stop the process serving the lab's WinRM endpoints. Host states and journals "
+                       "stay; `mtk lab up` starts fresh ones.")
+    p.set_defaults(handler=cmd_down)
 
     p = sub.add_parser("reset", help="back to a fresh install (all hosts, or those named)",
                        description="Recreate the named hosts' states (all when none is named): undoes builds, "
@@ -234,6 +282,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        epilog=DRIFT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("host", metavar="HOST")
     p.add_argument("kind", metavar="KIND", help="see the list below")
+    p.add_argument("--delay", type=float_at_least(0), metavar="SECONDS",
+                   help="seconds each WinRM Receive waits (winrm-slow only; default 5)")
     p.set_defaults(handler=cmd_drift)
 
     p = sub.add_parser("facts", help="print HOST's facts document, as the collector would return it",

@@ -76,3 +76,19 @@ def built_lab(tmp_path_factory: pytest.TempPathFactory) -> BuiltLab:
         journal = state / f"{host}.journal.jsonl"
         calls[host] = sum(1 for line in journal.read_text(encoding="utf-8").splitlines() if line.strip())
     return BuiltLab(state, first, calls)
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throw-away PostgreSQL server on a Unix socket (tests/postgres_cluster.py)."""
+    from postgres_cluster import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_location(request, tmp_path: Path) -> str | Path:
+    """An empty history of each backend: a SQLite file, a fresh PostgreSQL database (URL)."""
+    if request.param == "sqlite":
+        return tmp_path / "history.sqlite"
+    return request.getfixturevalue("postgres_cluster").new_database()

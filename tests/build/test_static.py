@@ -35,7 +35,7 @@ APPLIER_PARAMS = {
     "firewall_rules": {"Group", "Rules"},
 }
 EXPECTED_ROLES = {"mt_preflight", "mt_segmentation", "mt_whitelisting", "mt_antivirus", "mt_patching", "mt_policies",
-                  "mt_monitoring", "mt_nameplate"}
+                  "mt_monitoring", "mt_nameplate", "mt_scan"}
 
 
 def _env() -> dict[str, str]:

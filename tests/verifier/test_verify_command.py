@@ -162,3 +162,33 @@ def test_garbage_facts_through_the_real_command_has_no_traceback(wm1, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "not valid JSON" in proc.stderr
     assert not Path(tmp_path / "h.sqlite").exists()
+
+
+def test_verify_and_drift_share_a_postgresql_history(wm1, facts_file, test_catalog, monkeypatch, capsys,
+                                                      postgres_cluster):
+    """MTK_HISTORY with a postgresql:// URL: two scanners' scans land in one database, drift reads it."""
+    url = postgres_cluster.new_database()
+    monkeypatch.setenv("MTK_HISTORY", url)
+    assert run("verify", facts_file(), "--profile", wm1.profile_path, "--today", "2026-06-01") == 0
+    facts = copy.deepcopy(wm1.facts)
+    facts["services"]["AppIDSvc"]["start_mode"] = "manual"
+    monkeypatch.delenv("MTK_HISTORY")  # the second scanner names the history on its command line
+    assert run("verify", facts_file(facts), "--profile", wm1.profile_path, "--today", "2026-06-01",
+               "--history", url) == 1
+    capsys.readouterr()
+    assert run("drift", "--json", "--history", url) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert [(c["control"], c["before"], c["after"]) for c in entry["changes"]] == [("T-SVC", "pass", "fail")]
+
+
+def test_an_unusable_postgresql_history_is_reported_without_its_password(wm1, facts_file, test_catalog, capsys,
+                                                                         postgres_cluster):
+    url = postgres_cluster.url("missing_db", password="Pw-Canary-3")
+    # The scan itself is still reported; only storing it fails, with one line that hides the password.
+    assert run("verify", facts_file(), "--profile", wm1.profile_path, "--today", "2026-06-01", "--history", url) == 0
+    err = capsys.readouterr().err
+    assert "scan not stored in the history" in err and "missing_db" in err
+    assert "Pw-Canary-3" not in err and "PGPASSFILE" in err  # and the command-line password is warned about
+    assert run("drift", "--history", url) == 2
+    err = capsys.readouterr().err
+    assert "Pw-Canary-3" not in err and len(err.strip().splitlines()) == 2  # the warning and the error

@@ -587,6 +587,23 @@ class ScanRun:
     collection: CollectionRun
 
 
+def host_inputs(planned: list[PlannedHost], outcomes: dict[str, Collected]) -> list[HostInput]:
+    """One evaluation input per planned host: its collected facts, or why there are none.
+    Shared by `mtk scan` and the playbook (scanjob.py)."""
+    inputs = []
+    for entry in planned:
+        if entry.error or entry.baseline is None:
+            inputs.append(HostInput(entry.name, status="error", error=entry.error or "no baseline",
+                                    declared_class=entry.declared_class))
+            continue
+        outcome = outcomes.get(entry.name) or Collected(entry.name, "error", reason="no collection result")
+        status = outcome.status if outcome.status in ("ok", "unreachable") else "error"
+        inputs.append(HostInput(entry.name, baseline=entry.baseline, facts=outcome.facts,
+                                applications=entry.applications, status=status, error=outcome.reason,
+                                declared_class=entry.declared_class))
+    return inputs
+
+
 def progress_printer(total: int, stream=None) -> Callable[[str, str, float | None, str | None], None]:
     """`[12/200] wm1-sono-01 ok 0.4s` lines on stderr."""
     stream = stream or sys.stderr

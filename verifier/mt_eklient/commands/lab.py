@@ -208,6 +208,33 @@ def cmd_ansible_playbook(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=env)
 
 
+def cmd_env(args: argparse.Namespace) -> int:
+    import shlex
+
+    from ..lab.labenv import lab_variables
+
+    base = dict(os.environ)
+    if args.inventory:
+        base["MTK_LAB_INVENTORY"] = str(Path(args.inventory).resolve())
+    env = lab_variables(base)
+    if args.json:
+        print(json.dumps(env, indent=2, sort_keys=True))
+    else:
+        for name, value in sorted(env.items()):
+            print(f"export {name}={shlex.quote(value)}")
+    return EXIT_OK
+
+
+ENV_EPILOG = """examples:
+  eval "$(mtk lab env)"; ansible-playbook playbooks/scan.yml      # this shell's Ansible runs hit the lab
+  mtk lab env --json > PRIVATE_DATA_DIR/env/envvars                # ansible-runner (YAML accepts JSON)
+  ansible-runner run PRIVATE_DATA_DIR -p playbooks/scan.yml --project-dir .
+
+Every value is an absolute path or a plain setting; no secret is printed. The lab must be up
+(`mtk lab up`) before a playbook runs against it. See docs/awx.md for an AWX job against the lab.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     lab = subparsers.add_parser(
         "lab", help="the simulated Windows LTSC lab (test double for CI and the demo)",
@@ -266,6 +293,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("host", metavar="HOST")
     p.add_argument("--request", metavar="FILE", help="collection request (JSON)")
     p.set_defaults(handler=cmd_facts)
+
+    p = sub.add_parser("env", help="print the environment that points any Ansible run at the lab",
+                       description="Print the environment variables that make ansible-playbook, ansible-runner or "
+                       "an AWX job run against the simulated lab: the shadow collections first on "
+                       "ANSIBLE_COLLECTIONS_PATH (ansible.windows/community.windows become stand-ins), the lab's "
+                       "ansible.cfg and inventory, MTK_LAB_DIR. Shell `export` lines, or --json.",
+                       epilog=ENV_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", action="store_true", help="one JSON object (for ansible-runner's env/envvars)")
+    p.set_defaults(handler=cmd_env)
 
     p = sub.add_parser("ansible-playbook", help="run ansible-playbook against the lab",
                        description="Run ansible-playbook with the lab's configuration: the shadow collections "

@@ -61,8 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "from the scan history (see --history).")
     drift.add_argument("--host", metavar="NAME", help="only this host")
     drift.add_argument("--json", action="store_true", help="print JSON")
-    drift.add_argument("--history", metavar="PATH",
-                       help=f"history database (default: ${history.ENV_VAR}, else {history.DEFAULT_HISTORY})")
+    drift.add_argument("--history", metavar="LOCATION", help=history.OPTION_HELP)
     drift.set_defaults(handler=_drift)
 
 
@@ -76,10 +75,9 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_history_options(parser: argparse.ArgumentParser) -> None:
-    """--history PATH | --no-history."""
+    """--history LOCATION | --no-history."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--history", metavar="PATH",
-                       help=f"history database (default: ${history.ENV_VAR}, else {history.DEFAULT_HISTORY})")
+    group.add_argument("--history", metavar="LOCATION", help=history.OPTION_HELP)
     group.add_argument("--no-history", action="store_true", help="do not store this scan")
 
 

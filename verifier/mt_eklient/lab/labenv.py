@@ -10,37 +10,45 @@ from pathlib import Path
 from . import paths
 
 
-def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """Ansible's environment for the lab. Over WinRM (the default) only the inventory and its vault
-    password are the lab's: the real collections run through the real winrm connection. In-process
-    (`mtk lab up --in-process`) the shadow collections come first and modules never leave Ansible."""
+def lab_variables(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables that point an Ansible run (ansible-playbook, ansible-runner, an AWX job) at the
+    lab, given the environment it starts from (default: this process'). The one place that knows.
+
+    Over WinRM (the default) only the inventory and its vault password are the lab's: the real
+    collections run through the real winrm connection. In-process (`mtk lab up --in-process`) the
+    shadow collections come first and modules never leave Ansible."""
     from .inventory import vault_password_file
 
-    env = dict(os.environ if base is None else base)
-    cfg = paths.ANSIBLE_DIR / "ansible.cfg"
-    user_paths = env.get("ANSIBLE_COLLECTIONS_PATH", "~/.ansible/collections:/usr/share/ansible/collections")
+    env = os.environ if base is None else base
     inventory = env.get("MTK_LAB_INVENTORY", str(paths.LAB_INVENTORY))
-    env.update({
+    out = {
         "ANSIBLE_INVENTORY": inventory,
         "ANSIBLE_ROLES_PATH": str(paths.REPO_ROOT / "roles"),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "MTK_LAB_DIR": str(paths.lab_dir().resolve()),
         "MTK_LAB": "1",
-    })
+    }
     secret = vault_password_file(inventory)
     if secret is not None and not env.get("ANSIBLE_VAULT_PASSWORD_FILE"):
-        env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(secret.resolve())
+        out["ANSIBLE_VAULT_PASSWORD_FILE"] = str(secret.resolve())
     if in_process():
-        env.update({
-            "ANSIBLE_CONFIG": str(cfg),
+        user_paths = env.get("ANSIBLE_COLLECTIONS_PATH", "~/.ansible/collections:/usr/share/ansible/collections")
+        # the stand-ins import mt_eklient: make it importable even without an installed package
+        package_root = str(paths.PACKAGE_DIR.parents[1])
+        out.update({
+            "ANSIBLE_CONFIG": str(paths.ANSIBLE_DIR / "ansible.cfg"),
             # shadow tree first: it replaces ansible.windows and community.windows for this run only
             "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(paths.SHADOW_COLLECTIONS), user_paths]),
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "PYTHONPATH": os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])]),
         })
-        # the stand-ins import mt_eklient: make it importable even without an installed package
-        package_root = str(paths.PACKAGE_DIR.parents[1])
-        env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    return out
+
+
+def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.update(lab_variables(env))
     return env
 
 

@@ -10,6 +10,8 @@ import pytest
 from fleet_helpers import all_pass, host_entry, renamed, unreachable, write_scan
 from mt_eklient import history
 from mt_eklient.cli import main
+from mt_eklient.historydb import open_store
+from mt_eklient.scanresult import REPORT_VERSION
 
 
 @pytest.fixture
@@ -54,11 +56,11 @@ def _one_line_exit_2(capsys, args: list[str]) -> str:
 
 
 def test_scan_report_of_another_version(tmp_path, report, capsys):
-    report["report_version"] = 2
-    path = tmp_path / "v2.json"
+    report["report_version"] = REPORT_VERSION + 1
+    path = tmp_path / "next.json"
     path.write_text(json.dumps(report))
     err = _one_line_exit_2(capsys, ["report", "fleet", "--scan", str(path), "--html", str(tmp_path / "f.html")])
-    assert err.startswith(f"{path}: report_version: ") and "version 1" in err
+    assert err.startswith(f"{path}: report_version: ") and f"version {REPORT_VERSION}" in err
     assert not (tmp_path / "f.html").exists()
 
 
@@ -76,7 +78,7 @@ def test_not_a_scan_report(tmp_path, capsys, content, message):
 
 def test_empty_history(tmp_path, capsys):
     db = tmp_path / "history.sqlite"
-    history.connect(db).close()  # a history database with no scan in it
+    open_store(db).close()  # a history database with no scan in it
     err = _one_line_exit_2(capsys, ["report", "fleet", "--history", str(db), "--csv", str(tmp_path / "f.csv")])
     assert err == f"{db}: the history holds no scan yet (run mtk scan first)"
     assert not (tmp_path / "f.csv").exists()

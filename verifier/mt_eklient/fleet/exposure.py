@@ -35,13 +35,18 @@ class GroupRule(_Model):
     reason: str
 
 
-class FailedControl(_Model):
-    severity_points: dict[Severity, int]
-    error_factor: float = Field(ge=0)
-    compensating_factor: float = Field(ge=1)
+class _Explained(_Model):
+    """A finding rule: why it scores (with its Normen/NSM references) and the measure that lowers it."""
+
     reason: str
     references: References
     measure: str
+
+
+class FailedControl(_Explained):
+    severity_points: dict[Severity, int]
+    error_factor: float = Field(ge=0)
+    compensating_factor: float = Field(ge=1)
     measure_m: str
 
     @model_validator(mode="after")
@@ -52,22 +57,16 @@ class FailedControl(_Model):
         return self
 
 
-class WaiverRule(_Model):
+class WaiverRule(_Explained):
     severity_factor: float = Field(ge=0)
     expiring_days: int = Field(ge=0)
     expiring_points: int = Field(ge=0)
-    reason: str
-    references: References
-    measure: str
 
 
-class PatchAge(_Model):
+class PatchAge(_Explained):
     control: str
     points_per_started_30_days: int = Field(ge=0)
     max_points: int = Field(ge=0)
-    reason: str
-    references: References
-    measure: str
 
 
 class SupportBand(_Model):
@@ -90,13 +89,10 @@ class OsSupport(_Model):
     measure: str
 
 
-class Unreachable(_Model):
+class Unreachable(_Explained):
     points: int = Field(ge=0)
     points_per_day: int = Field(ge=0)
     max_points: int = Field(ge=0)
-    reason: str
-    references: References
-    measure: str
 
 
 class Findings(_Model):

@@ -34,7 +34,7 @@ PLAYBOOK = REPO / "playbooks" / "build_wm.yml"
 DRIFTS: dict[str, tuple[set[str], set[str]]] = {
     "defender-realtime-off": ({"AV-RT-PREF"}, {"AV-REALTIME"}),
     "av-exclusion-added": ({"AV-EXCL-PATHS"}, set()),
-    "firewall-allow-any-outbound": (set(), {"FW-NO-OPEN-OUTBOUND"}),
+    "firewall-allow-any-outbound": ({"FW-NO-OPEN-OUTBOUND"}, set()),
     "applocker-removed": ({f"WL-{c}-{p}" for c in ("EXE", "MSI", "SCRIPT", "APPX") for p in ("MODE", "RULES")}, set()),
     "local-admin-added": ({"ACC-LOCAL-ADMINS"}, set()),
     "usb-storage-enabled": ({"RM-USBSTOR-OFF"}, set()),
@@ -109,6 +109,10 @@ def test_typed_before_and_after(planners):
     assert changes["AV-EXCL-PATHS"]["added"] == []
     support = next(u["sid"] for u in drifted["local_users"] if u["name"] == drift.DRIFT_ADMIN)
     assert (changes["ACC-LOCAL-ADMINS"]["added"], changes["ACC-LOCAL-ADMINS"]["removed"]) == ([], [support])
+    drift.apply_drift(drifted, "firewall-allow-any-outbound")
+    rule = next(c for c in plan(drifted).changes if c["control"] == "FW-NO-OPEN-OUTBOUND")
+    assert (rule["item"], rule["changed"], rule["before"]["enabled"], rule["after"]["enabled"]) == (
+        drift.DRIFT_RULE, ["enabled"], True, False)
     usb = changes["RM-USBSTOR-OFF"]
     assert (usb["kind"], usb["item"], usb["before"], usb["after"]) == (
         "registry_value", "HKLM\\SYSTEM\\CurrentControlSet\\Services\\USBSTOR\\Start", 3, 4)
@@ -169,13 +173,14 @@ def test_lab_plan_after_drift_then_build_empties_it(built_lab, lab_env, tmp_path
     assert code == 0 and document["summary"]["changes"] == 0, document["summary"]
     assert {h: n - before[h] for h, n in _collector_calls(lab_env, hosts).items()} == {h: 1 for h in hosts}
 
-    for kind in ("av-exclusion-added", "usb-storage-enabled", "local-admin-added", "smb1-enabled"):
+    for kind in ("av-exclusion-added", "usb-storage-enabled", "local-admin-added", "smb1-enabled",
+                 "firewall-allow-any-outbound"):
         assert _mtk(lab_env, "lab", "drift", victim, kind).returncode == 0
     code, document, text = _plan(lab_env, tmp_path, ",".join(hosts), "drifted")
     assert code == 1
     by_host = {h["host"]: h for h in document["hosts"]}
     assert {c["control"] for c in by_host[victim]["changes"]} == {
-        "AV-EXCL-PATHS", "RM-USBSTOR-OFF", "ACC-LOCAL-ADMINS", "SMB-V1-FEATURE"}
+        "AV-EXCL-PATHS", "RM-USBSTOR-OFF", "ACC-LOCAL-ADMINS", "SMB-V1-FEATURE", "FW-NO-OPEN-OUTBOUND"}
     assert by_host[victim]["needs_reboot"] and document["summary"]["needs_reboot"] == [victim]
     assert all(not h["changes"] for n, h in by_host.items() if n != victim)
     assert "RM-USBSTOR-OFF registry_value HKLM\\SYSTEM\\CurrentControlSet\\Services\\USBSTOR\\Start: 3 -> 4" in text

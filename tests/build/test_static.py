@@ -33,6 +33,7 @@ APPLIER_PARAMS = {
     "defender": {"Preferences", "Exclusions"},
     "applocker": {"PolicyXml"},
     "firewall_rules": {"Group", "Rules"},
+    "firewall_disable": {"Names"},
 }
 EXPECTED_ROLES = {"mt_preflight", "mt_segmentation", "mt_whitelisting", "mt_antivirus", "mt_patching", "mt_policies",
                   "mt_monitoring", "mt_nameplate", "mt_scan"}
@@ -156,8 +157,10 @@ def test_segmentation_order_keeps_winrm():
     tasks = _tasks(REPO / "roles" / "mt_segmentation" / "tasks" / "main.yml")
     modules = [next(k for k in t if "." in k) for t in tasks]
     assert modules == ["community.windows.win_firewall_rule", "ansible.windows.win_firewall",
-                       "ansible.windows.win_powershell"]
+                       "ansible.windows.win_powershell", "ansible.windows.win_powershell"]
     assert "management_rule" in str(tasks[0])
+    # Open rules are disabled last: the managed group (the management rule in it) is complete by then.
+    assert "firewall_disable.ps1" in str(tasks[-1])
 
 
 # ---------------------------------------------------------------- PowerShell appliers

@@ -47,6 +47,7 @@ APPLIER_PARAMS = {
     "defender": "[System.Collections.IDictionary]$Preferences = @{}, [System.Collections.IDictionary]$Exclusions = @{}",
     "applocker": "[Parameter(Mandatory)][string]$PolicyXml",
     "firewall_rules": "[Parameter(Mandatory)][string]$Group, [object[]]$Rules = @()",
+    "firewall_disable": "[string[]]$Names = @()",
 }
 
 

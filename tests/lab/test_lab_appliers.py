@@ -259,3 +259,23 @@ def test_firewall_rule_update_converges_after_a_restriction_is_dropped() -> None
     assert result["changed"]
     again = applier("firewall_rules", {"Group": "g", "Rules": [rule("r", local_ports=[], remote_ports=[])]})
     assert not again["changed"]
+
+
+def test_firewall_disable_only_applies_what_it_is_given() -> None:
+    """No comparison in the applier (the change set decided): the named rules are disabled, others
+    untouched; check mode reports the same diff and changes nothing; an unknown name fails."""
+    up()
+    open_rule = rule("allow-any-out", group="", direction="out", protocol="any", local_ports=[], remote_addresses=[])
+    state = store.read_state(HOST)
+    state["firewall"]["rules"].append(open_rule)
+    store.write_state(HOST, state)
+    fresh = state_json()
+    checked = applier("firewall_disable", {"Names": ["allow-any-out"]}, check_mode=True)
+    assert checked["changed"] and state_json() == fresh
+    done = applier("firewall_disable", {"Names": ["allow-any-out"]})
+    assert done["diff"] == checked["diff"] == {"before": "allow-any-out enabled", "after": "allow-any-out disabled"}
+    rules = {r["name"]: r for r in store.read_state(HOST)["firewall"]["rules"]}
+    assert rules["allow-any-out"]["enabled"] is False and rules["WINRM-HTTP-In-TCP"]["enabled"] is True
+    assert applier("firewall_disable", {"Names": []})["changed"] is False
+    missing = applier("firewall_disable", {"Names": ["no-such-rule"]})
+    assert missing["failed"] and "No MSFT_NetFirewallRule objects found" in missing["msg"]

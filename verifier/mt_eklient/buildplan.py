@@ -312,6 +312,14 @@ class _Planner:
             self.management = copy.deepcopy(value)
         return True
 
+    def _m_firewall_open_rules(self, c: ResolvedControl, action: str, value: Any) -> bool:
+        """Allow-any rules outside the managed group are disabled (not deleted: reversible, and a
+        Windows rule stays where it was); which rules is known only from the host's facts."""
+        if action != "set" or value != []:
+            self.skip(c, f"firewall_open_rules expects no open rule, not {value!r} (verified only)")
+            return False
+        return True
+
     def _m_defender(self, c: ResolvedControl, action: str, value: Any) -> bool:
         if c.check["source"] != "preferences":
             self.skip(c, "Defender status is a result, not a setting (verified only)")
@@ -422,6 +430,8 @@ class _Planner:
                     "state": entry["state"]}
         if method == "optional_feature":
             return {"kind": "optional_feature", "name": check["name"], "state": self.features[check["name"]][1]}
+        if method == "firewall_open_rules":
+            return {"kind": method, "direction": check["direction"]}
         return {"kind": method}  # applocker, firewall_management, nameplate: targets come from the baseline
 
     # -- assembly ---------------------------------------------------------------------------

@@ -53,7 +53,7 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
 # Methods the build can apply; the others are verified only.
 BUILDABLE_METHODS = frozenset({
     "registry", "registry_policy", "registry_values", "audit_policy", "security_policy", "service", "firewall_profile", "firewall_rules",
-    "firewall_management", "defender", "applocker", "local_group", "optional_feature", "nameplate",
+    "firewall_management", "firewall_open_rules", "defender", "applocker", "local_group", "optional_feature", "nameplate",
 })
 FLOOR_FILE = "floor.yml"
 REGISTRY_TYPES = frozenset({"dword", "qword", "string", "expandstring", "multistring", "binary"})

@@ -67,6 +67,15 @@ def refusal(baseline: Baseline, loaded: LoadedProfile, host: HostContext | None 
     return None
 
 
+def plan_for_hostvars(name: str, hostvars: dict[str, Any], facts: dict[str, Any], today: date,
+                      profiles_dir: str | None = None) -> HostPlan:
+    """plan_host for an inventory host (the build's preflight, which resolved the same hostvars)."""
+    from .hosts import host_context, resolve_host
+
+    loaded, baseline = resolve_host(name, hostvars, today, profiles_dir=profiles_dir)
+    return plan_host(baseline, loaded, facts, today, host_context(name, hostvars))
+
+
 def plan_host(baseline: Baseline, loaded: LoadedProfile, facts: dict[str, Any], today: date,
               host: HostContext | None = None, result: HostResult | None = None) -> HostPlan:
     """The change set for one host from its collected facts (`result`: the evaluation, if done)."""
@@ -144,6 +153,8 @@ def _change(outcome: ControlResult, target: dict[str, Any], facts: dict[str, Any
                       or ["Domain", "Private", "Public"])]
     if kind == "firewall_rule_group":
         return _rule_changes(outcome, target["group"], target["rules"], facts)
+    if kind == "firewall_open_rules":
+        return _open_rule_changes(outcome, facts)
     if kind == "firewall_management":
         rule = normalise_rule(expected) if isinstance(expected, dict) else None
         return [_base(outcome, "firewall_rule", rule["name"] if rule else "management rule",
@@ -185,6 +196,26 @@ def _rule_changes(outcome: ControlResult, group: str, rules: list[dict[str, Any]
         changes.append(_base(outcome, "firewall_rule", name, _rule_view(old), _rule_view(new), group=group,
                              changed=changed))
     return changes
+
+
+def _open_rule_changes(outcome: ControlResult, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each allow-any rule the verifier found is disabled, under its name as the host reports it."""
+    names = {str(n).casefold() for n in outcome.actual or []}
+    changes = []
+    for raw in (facts.get("firewall") or {}).get("rules") or []:
+        rule = normalise_rule(raw) if isinstance(raw, dict) else None
+        if rule is None or rule["name"] not in names or not rule["enabled"]:
+            continue
+        names.discard(rule["name"])
+        changes.append(_base(outcome, "firewall_rule", str(raw.get("name")).strip(), _rule_view(rule),
+                             _rule_view({**rule, "enabled": False}), group=rule["group"] or None, changed=["enabled"],
+                             disable=True))
+    return changes
+
+
+def disabled_rules(changes: list[dict[str, Any]]) -> list[str]:
+    """The names of the rules the build disables (the firewall_disable applier's input)."""
+    return sorted({c["item"] for c in changes if c.get("disable")})
 
 
 def _membership(outcome: ControlResult, target: dict[str, Any], before: Any) -> dict[str, Any]:

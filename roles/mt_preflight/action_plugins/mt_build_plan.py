@@ -47,6 +47,7 @@ class ActionModule(ActionBase):
             from importlib import resources
 
             from mt_eklient.buildplan import BuildPlanError, build_plan, class_refusal
+            from mt_eklient.collection import collection_request
             from mt_eklient.drafts import draft_refusal
             from mt_eklient.errors import InputError
             from mt_eklient.hosts import host_context, resolve_host
@@ -76,6 +77,11 @@ class ActionModule(ActionBase):
                 result.update(failed=True, refused=True, msg=f"REFUSED {name}: {draft}")
                 return result
             plan = build_plan(baseline, loaded, host_context(name, hostvars))
+            # The preflight's one collector call reads everything the change set needs, as mtk scan does.
+            plan["collection_request"] = collection_request(
+                baseline, [a.model_dump(mode="json") for a in loaded.profile.applications])
+            # mt_build_preflight resolves the same baseline again to compute the change set.
+            plan["resolved_with"] = {"hostvars": hostvars, "today": today.isoformat(), "profiles_dir": profiles_dir}
         except InputError as err:
             lines = [str(p) for p in err.problems]
             result.update(failed=True, refused=True, problems=lines,

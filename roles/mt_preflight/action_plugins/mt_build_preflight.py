@@ -35,7 +35,7 @@ options:
 import ipaddress
 import json
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -70,6 +70,7 @@ class ActionModule(ActionBase):
         args = self._task.args
         try:
             from mt_eklient.buildplan import finalize_plan, host_identity, host_local_time
+            from mt_eklient.changeset import disabled_rules, plan_for_hostvars
         except ImportError as err:
             raise AnsibleError(f"mt_build_preflight needs the mt-eklient Python package ({err})") from err
 
@@ -106,6 +107,13 @@ class ActionModule(ActionBase):
         final = finalize_plan(plan, identity, now.astimezone(UTC).replace(tzinfo=None),
                               os_override=boolean(args.get("os_override", False)),
                               override_hint="mt_preflight_os_override")
+        if not final["refusals"]:
+            resolved = plan["resolved_with"]
+            changes = plan_for_hostvars(name, resolved["hostvars"], facts, date.fromisoformat(resolved["today"]),
+                                        resolved["profiles_dir"])
+            final["changes"], final["not_built"] = changes.changes, changes.not_built
+            final["needs_reboot"] = changes.needs_reboot
+            final["disable_rules"] = disabled_rules(changes.changes)
         for warning in final["warnings"]:
             self._display.warning(f"{name}: {warning}")
         if final["refusals"]:
@@ -118,6 +126,8 @@ class ActionModule(ActionBase):
             msg=[f"OS: {final['os']['support']}",
                  f"maintenance window now: {'yes' if final['in_maintenance_window'] else 'no'} (host clock {local:%a %H:%M})",
                  f"nameplate: {'current, kept' if final['nameplate']['current'] else 'will be written last'}",
+                 f"change set: {len(final.get('changes', []))} change(s), "
+                 f"{len(final.get('not_built', []))} failing control(s) the build does not set",
                  *[f"warning: {w}" for w in final["warnings"]]],
         )
         return result

@@ -73,10 +73,11 @@ def lower_keys(item: Any, where: str, allowed: set[str], required: set[str]) -> 
 
 
 def _table() -> dict[str, Applier]:
-    from . import applocker, audit, defender, fwrules, registry, secpol
+    from . import applocker, audit, defender, fwdisable, fwrules, registry, secpol
 
     return {"registry": registry.apply, "audit_policy": audit.apply, "security_policy": secpol.apply,
-            "defender": defender.apply, "applocker": applocker.apply, "firewall_rules": fwrules.apply}
+            "defender": defender.apply, "applocker": applocker.apply, "firewall_rules": fwrules.apply,
+            "firewall_disable": fwdisable.apply}
 
 
 def get(name: str) -> Applier | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mt_eklient.errors import InputError
 from mt_eklient.profile import load_profile
+
+REPO_PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 
 
 def problems_of(path) -> list[str]:
@@ -78,7 +82,7 @@ def test_every_problem_is_reported_not_just_the_first(sonora, write_profile):
 
 
 def test_cli_validate_exit_codes_and_no_traceback(sonora, write_profile, tmp_path):
-    good = write_profile(sonora, "good.yml")
+    good = write_profile(sonora)
     sonora["network"]["inbound"][0]["ports"] = [0]
     bad = write_profile(sonora, "bad.yml")
     run = [sys.executable, "-m", "mt_eklient.cli", "profile", "validate"]
@@ -102,3 +106,23 @@ def test_unknown_waiver_control_is_rejected(sonora, write_profile):
                          check=False, capture_output=True, text=True)
     assert run.returncode == 2
     assert "waivers[0].control: unknown control 'NO-SUCH-CONTROL'" in run.stderr
+
+
+@pytest.mark.parametrize("impossible", ["2027-02-30", "2026-13-45"])
+def test_impossible_date_names_file_line_and_field(impossible, sonora, write_profile):
+    text = (REPO_PROFILES / "sonora-review-4.yml").read_text()
+    path = write_profile(re.sub(r"expires: \S+", f"expires: {impossible}", text, count=1), "sonora-review-4.yml")
+    run = subprocess.run([sys.executable, "-m", "mt_eklient.cli", "profile", "validate", str(path)],
+                         check=False, capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"{path}:{_line_of(path, impossible)}: waivers[0].expires: not a valid date (YYYY-MM-DD)"]
+
+
+def test_id_must_match_the_file_name(sonora, write_profile):
+    path = write_profile(sonora, "sonora-review-5.yml")
+    run = subprocess.run([sys.executable, "-m", "mt_eklient.cli", "profile", "validate", str(path)],
+                         check=False, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip() == (f"{path}:{_line_of(path, 'id: ')}: id: 'sonora-review-4' differs from the file "
+                                  "name: name the file sonora-review-4.yml or set id: sonora-review-5")

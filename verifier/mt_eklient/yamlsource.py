@@ -64,7 +64,10 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[
     if len(path) > MAX_DEPTH:
         raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
     lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP and not _valid_timestamp(node):
+        # YAML resolves 2027-02-30 as a date and then fails to build it: name the field instead.
+        problems.append(Problem(source, node.start_mark.line + 1, format_path(path), "not a valid date (YYYY-MM-DD)"))
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
@@ -77,6 +80,17 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _walk(item, (*path, index), lines, problems, source, budget)
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _valid_timestamp(node: yaml.ScalarNode) -> bool:
+    try:
+        yaml.SafeLoader("").construct_yaml_timestamp(node)
+    except ValueError:
+        return False
+    return True
 
 
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, dict[Path_, int]]:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from mt_eklient.errors import InputError
 from mt_eklient.profile import load_profile
 
@@ -126,3 +127,30 @@ def test_id_must_match_the_file_name(sonora, write_profile):
     assert run.returncode == 2
     assert run.stderr.strip() == (f"{path}:{_line_of(path, 'id: ')}: id: 'sonora-review-4' differs from the file "
                                   "name: name the file sonora-review-4.yml or set id: sonora-review-5")
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("id: x\nmanufacturer:\n  name: \"Sonora\n  country: SE\n", 5, "unclosed quote opened at line 3"),
+    ("id: x\nmanufacturer:\n  name: Sonora\n country: SE\n", 4, "indentation: line 4 does not line up"),
+    ("id: x\nos:\n\teditions: []\n", 3, "a tab character: indent with spaces"),
+    ("id: x\nos: {editions: [a, b}\n", 2, "unclosed [ opened at line 2, or a missing ','"),
+])
+def test_yaml_errors_in_plain_words(text, line, words, write_profile):
+    path = write_profile(text)
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:{line}: malformed YAML: {words}"), problem
+
+
+def test_unknown_key_suggests_the_known_one(sonora, write_profile):
+    sonora["antivirus"]["exclusion"] = sonora["antivirus"].pop("exclusions")
+    path = write_profile(sonora)
+    assert f"{path}:{_line_of(path, 'exclusion:')}: antivirus.exclusion: unknown key (did you mean 'exclusions'?)" \
+        in problems_of(path)
+
+
+def test_unquoted_norway_gets_a_hint(write_profile, sonora):
+    text = yaml.safe_dump(sonora, sort_keys=False).replace("country: SE", "country: NO")
+    path = write_profile(text)
+    expected = (f"{path}:{_line_of(path, 'country: NO')}: manufacturer.country: expected text, "
+                'got false: quote the value ("NO", not NO)')
+    assert problems_of(path) == [expected]

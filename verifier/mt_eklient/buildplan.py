@@ -370,6 +370,60 @@ class _Planner:
     def _m_nameplate(self, c: ResolvedControl, action: str, value: Any) -> bool:
         return True  # the nameplate is always written, last
 
+    # -- what each control makes the build write (the change set's "after") -------------------
+
+    def targets(self) -> dict[str, dict[str, Any]]:
+        """{control id: what the build writes for it}, for every control the build owns; the
+        change set (changeset.py) compares these with the collected facts. Controls that share a
+        setting share its target (the planner refused any disagreement)."""
+        out: dict[str, dict[str, Any]] = {}
+        by_id = {c.id: c for c in self.baseline.controls}
+        for method, ids in self.applied.items():
+            for cid in ids:
+                out[cid] = self._target_of(method, by_id[cid].check)
+        return out
+
+    def _target_of(self, method: str, check: dict[str, Any]) -> dict[str, Any]:
+        if method in ("registry", "registry_policy"):
+            where = (check["key"], check["name"])
+            if where in self.registry_remove:
+                return {"kind": "registry_value", "key": where[0], "name": where[1], "remove": True}
+            entry = self.registry[where][1]
+            return {"kind": "registry_value", "key": where[0], "name": where[1], "value_type": entry["type"],
+                    "data": entry["data"]}
+        if method == "registry_values":
+            entry = self.registry_exact[str(check["key"]).casefold()][1]
+            return {"kind": "registry_key_values", "key": entry["key"], "value_type": entry["type"],
+                    "values": dict(entry["values"])}
+        if method == "audit_policy":
+            guid = str(check["guid"]).lower()
+            return {"kind": "audit_subcategory", "guid": guid, "setting": self.audit[guid][1]}
+        if method == "security_policy":
+            where = (check["section"], check["key"])
+            return {"kind": "security_policy", "section": where[0], "key": where[1], "value": self.secpol[where][1]}
+        if method == "service":
+            entry = self.services[str(check["name"]).lower()]
+            return {"kind": "service", "name": entry["name"], "property": check["property"],
+                    "value": entry[check["property"]]}
+        if method == "firewall_profile":
+            return {"kind": "firewall_profile", "property": check["property"],
+                    "value": self.firewall[check["property"]][1]}
+        if method == "firewall_rules":
+            return {"kind": "firewall_rule_group", "group": check["group"],
+                    "rules": copy.deepcopy(self.rule_groups[check["group"]][1])}
+        if method == "defender":
+            prop = check["property"]
+            if prop in self.defender_exclusions:
+                return {"kind": "defender_exclusion", "property": prop, "items": list(self.defender_exclusions[prop][1])}
+            return {"kind": "defender_preference", "property": prop, "value": self.defender_prefs[prop][1]}
+        if method == "local_group":
+            entry = self.groups[check["sid"]][1]
+            return {"kind": "group_membership", "sid": entry["sid"], "members": list(entry["members"]),
+                    "state": entry["state"]}
+        if method == "optional_feature":
+            return {"kind": "optional_feature", "name": check["name"], "state": self.features[check["name"]][1]}
+        return {"kind": method}  # applocker, firewall_management, nameplate: targets come from the baseline
+
     # -- assembly ---------------------------------------------------------------------------
 
     def _management_rule(self) -> dict[str, Any]:
@@ -518,6 +572,15 @@ def build_plan(baseline: Baseline, loaded: LoadedProfile, host: HostContext | No
     if baseline.profile.get("id") != loaded.profile.id:
         raise BuildPlanError(f"baseline is for profile {baseline.profile.get('id')!r}, not {loaded.profile.id!r}")
     return _Planner(baseline, loaded, host).run()
+
+
+def control_targets(baseline: Baseline, loaded: LoadedProfile,
+                    host: HostContext | None = None) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+    """({control id: what the build writes for it}, [{id, reason} the build skips]) for one host:
+    the same planner as build_plan, so the change set and the appliers agree on every value."""
+    planner = _Planner(baseline, loaded, host)
+    planner.run()
+    return planner.targets(), planner.skipped
 
 
 def class_refusal(plan_or_baseline: dict[str, Any] | Baseline) -> Refusal | None:

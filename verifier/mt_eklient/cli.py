@@ -28,9 +28,10 @@ COMMANDS = {
     "lab": ("mt_eklient.commands.lab", "the simulated Windows LTSC lab (test double for CI and the demo)"),
     "scan": ("mt_eklient.commands.scan", "verify a fleet: collect once per host over Ansible, evaluate, report"),
     "report": ("mt_eklient.commands.report", "reports across scans (fleet overview)"),
+    "plan": ("mt_eklient.commands.plan", "what a build would change on each host (read-only, one collector call per host)"),
 }
 # Modules that add subcommands to another module's group, registered after it.
-EXTENDS = {"lab": ("mt_eklient.commands.scan",)}  # `mtk lab scan`
+EXTENDS = {"lab": ("mt_eklient.commands.scan", "mt_eklient.commands.plan")}  # `mtk lab scan`, `mtk lab plan`
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,208 @@
+"""Collected facts + resolved baseline -> the change set a build would make on one host.
+
+One reader, one decider: the verifier's evaluation (evaluate.py, compare.py) says which controls
+fail, the build planner (buildplan.control_targets) says what the build writes for each control it
+owns, and this module turns every failing owned control into typed changes with before -> after.
+`mtk plan`, the build's check mode and the appliers all use this one change set.
+
+A failing control the build does not own is listed under `not_built`: the build's verification will
+fail on it, and the technician sees that before anything is touched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .buildplan import BuildPlanError, class_refusal, control_targets
+from .drafts import draft_refusal
+from .evaluate import ControlResult, HostResult, evaluate, normalise_rule, rule_identity
+from .profile import LoadedProfile
+from .resolve import Baseline, HostContext, ResolvedControl
+
+CHANGESET_VERSION = 1
+FAILING = ("fail", "error")
+# Firewall rule properties shown in a rule's before -> after (the normalised form, evaluate.normalise_rule).
+RULE_FIELDS = ("direction", "action", "enabled", "protocol", "local_ports", "remote_ports", "remote_addresses",
+               "program", "profiles")
+FEATURE_STATES = {"absent": "disabled", "present": "enabled"}
+
+
+@dataclass
+class HostPlan:
+    """One host's plan: status ok (planned), refused (preflight), unreachable or error."""
+
+    host: str
+    status: str = "ok"
+    error: str | None = None
+    profile: dict[str, Any] | None = None
+    declared_class: str | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    not_built: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def needs_reboot(self) -> bool:
+        return any(c["needs_reboot"] for c in self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "status": self.status, "error": self.error, "profile": self.profile,
+                "declared_class": self.declared_class, "needs_reboot": self.needs_reboot,
+                "changes": self.changes, "not_built": self.not_built}
+
+
+def refusal(baseline: Baseline, loaded: LoadedProfile, host: HostContext | None = None) -> str | None:
+    """Why the build refuses this host before any remote call (M, W, class mismatch, an unsafe plan)."""
+    refused = class_refusal(baseline)
+    if refused:
+        return refused.reason
+    draft = draft_refusal(loaded.profile.id, loaded.source, loaded.draft, len(loaded.fill_ins))
+    if draft:
+        return draft
+    try:
+        control_targets(baseline, loaded, host)
+    except BuildPlanError as err:
+        return str(err)
+    return None
+
+
+def plan_host(baseline: Baseline, loaded: LoadedProfile, facts: dict[str, Any], today: date,
+              host: HostContext | None = None, result: HostResult | None = None) -> HostPlan:
+    """The change set for one host from its collected facts (`result`: the evaluation, if done)."""
+    targets, _ = control_targets(baseline, loaded, host)
+    if result is None:
+        apps = [a.model_dump(mode="json") for a in loaded.profile.applications]
+        result = evaluate(baseline, facts, today, apps)
+    plan = HostPlan(baseline.host, profile={k: baseline.profile.get(k) for k in ("id", "version", "sha256")},
+                    declared_class=baseline.declared_class)
+    controls = {c.id: c for c in baseline.controls}
+    for outcome in result.controls:
+        if outcome.status not in FAILING:
+            continue
+        target = targets.get(outcome.id)
+        if target is None:
+            plan.not_built.append(_not_built(outcome, controls.get(outcome.id)))
+            continue
+        plan.changes.extend(_change(outcome, target, facts, controls[outcome.id]))
+    return plan
+
+
+def _not_built(outcome: ControlResult, control: Any) -> dict[str, Any]:
+    # Some of these follow from owned changes (Defender's real-time status from its preference):
+    # the build's verification decides, and names every one still failing.
+    if control is None:
+        why = "checked by the verifier only"
+    elif not control.build:
+        why = "the build does not set this control itself (catalog build: false)"
+    else:
+        why = "the build plan skips it for this profile"
+    return {"control": outcome.id, "title": outcome.title, "area": outcome.area, "status": outcome.status,
+            "message": outcome.message, "references": outcome.references, "reason": why}
+
+
+def _base(outcome: ControlResult, kind: str, item: str, before: Any, after: Any,
+          needs_reboot: bool = False, **detail: Any) -> dict[str, Any]:
+    change = {"control": outcome.id, "title": outcome.title, "area": outcome.area, "kind": kind, "item": item,
+              "before": before, "after": after, "needs_reboot": needs_reboot, "references": outcome.references}
+    if outcome.status == "error":
+        change["note"] = f"the current value could not be read: {outcome.message}"
+    change.update(detail)
+    return change
+
+
+def _fold(items: list[Any]) -> dict[str, Any]:
+    return {str(i).casefold(): i for i in items}
+
+
+def _change(outcome: ControlResult, target: dict[str, Any], facts: dict[str, Any],
+            control: ResolvedControl) -> list[dict[str, Any]]:
+    kind = target["kind"]
+    expected = control.expected
+    before = outcome.actual if outcome.status == "fail" else None
+    if kind == "registry_value":
+        after = None if target.get("remove") else target["data"]
+        return [_base(outcome, kind, f"{target['key']}\\{target['name']}", before, after,
+                      value_type=target.get("value_type"), remove=bool(target.get("remove")))]
+    if kind == "registry_key_values":
+        have = {str(k).casefold(): (k, v) for k, v in (before or {}).items()}
+        want = target["values"]
+        set_values = {n: d for n, d in want.items() if str(n).casefold() not in have
+                      or str(have[str(n).casefold()][1]) != str(d)}
+        remove = sorted(k for f, (k, _) in have.items() if f not in {str(n).casefold() for n in want})
+        return [_base(outcome, kind, target["key"], before, want, value_type=target["value_type"],
+                      set=set_values, remove=remove)]
+    if kind == "audit_subcategory":
+        return [_base(outcome, kind, "{" + target["guid"].strip("{}") + "}", before, target["setting"])]
+    if kind == "security_policy":
+        return [_base(outcome, kind, f"[{target['section']}] {target['key']}", before, target["value"])]
+    if kind == "service":
+        return [_base(outcome, kind, f"{target['name']} {target['property']}", before, target["value"])]
+    if kind == "firewall_profile":
+        return [_base(outcome, kind, target["property"], before, target["value"],
+                      profiles=sorted(p for p, v in (before or {}).items() if str(v).casefold() != str(target["value"]).casefold())
+                      or ["Domain", "Private", "Public"])]
+    if kind == "firewall_rule_group":
+        return _rule_changes(outcome, target["group"], target["rules"], facts)
+    if kind == "firewall_management":
+        rule = normalise_rule(expected) if isinstance(expected, dict) else None
+        return [_base(outcome, "firewall_rule", rule["name"] if rule else "management rule",
+                      before, _rule_view(rule) if rule else outcome.expected, group=rule["group"] if rule else None)]
+    if kind == "defender_exclusion":
+        have, want = _fold(before or []), _fold(target["items"])
+        return [_base(outcome, kind, target["property"], sorted(have.values()), sorted(want.values()),
+                      added=sorted(v for k, v in want.items() if k not in have),
+                      removed=sorted(v for k, v in have.items() if k not in want))]
+    if kind == "defender_preference":
+        return [_base(outcome, kind, target["property"], before, target["value"])]
+    if kind == "group_membership":
+        return [_membership(outcome, target, before)]
+    if kind == "optional_feature":
+        return [_base(outcome, kind, target["name"], before, FEATURE_STATES[target["state"]], needs_reboot=True)]
+    if kind == "applocker":
+        return [_applocker(outcome, before, f"{control.check['collection']} {control.check['property']}")]
+    # nameplate: the verifier's expected value is what the build writes.
+    return [_base(outcome, kind, str(control.check.get("property")), before, outcome.expected)]
+
+
+def _rule_view(rule: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if rule is None else {k: rule[k] for k in RULE_FIELDS}
+
+
+def _rule_changes(outcome: ControlResult, group: str, rules: list[dict[str, Any]],
+                  facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """One change per rule of the managed group that is added, removed or different (by name)."""
+    firewall = facts.get("firewall") or {}
+    present = [normalise_rule(r) for r in firewall.get("rules") or [] if isinstance(r, dict)]
+    have = {r["name"]: r for r in present if r["group"] == group.casefold()}
+    want = {r["name"]: r for r in (normalise_rule(x) for x in rules)}
+    changes = []
+    for name in sorted(set(have) | set(want)):
+        old, new = have.get(name), want.get(name)
+        if old and new and rule_identity(old) == rule_identity(new):
+            continue
+        changed = [k for k in RULE_FIELDS if old and new and old[k] != new[k]]
+        changes.append(_base(outcome, "firewall_rule", name, _rule_view(old), _rule_view(new), group=group,
+                             changed=changed))
+    return changes
+
+
+def _membership(outcome: ControlResult, target: dict[str, Any], before: Any) -> dict[str, Any]:
+    actual = [str(s) for s in before or []]
+    wanted = [str(s) for s in (outcome.expected if isinstance(outcome.expected, list) else target["members"])]
+
+    def matches(sid: str, pattern: str) -> bool:
+        return fnmatch.fnmatchcase(sid.upper(), pattern.upper())
+
+    added = sorted(w for w in wanted if not any(matches(a, w) for a in actual))
+    removed = sorted(a for a in actual if not any(matches(a, w) for w in wanted)) if target["state"] == "pure" else []
+    return _base(outcome, "group_membership", target["sid"], sorted(actual), sorted(wanted),
+                 added=added, removed=removed)
+
+
+def _applocker(outcome: ControlResult, before: Any, item: str) -> dict[str, Any]:
+    if isinstance(outcome.expected, list) and isinstance(before, list):
+        have, want = set(map(str, before)), set(map(str, outcome.expected))
+        return _base(outcome, "applocker", item, sorted(have), sorted(want),
+                     added=sorted(want - have), removed=sorted(have - want))
+    return _base(outcome, "applocker", item, before, outcome.expected)

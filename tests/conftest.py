@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,8 +24,11 @@ def sonora() -> dict[str, Any]:
 
 @pytest.fixture
 def write_profile(tmp_path: Path):
-    def write(data: Any, name: str = "profile.yml") -> Path:
-        path = tmp_path / name
+    def write(data: Any, name: str | None = None) -> Path:
+        # Named after its id by default, as `mtk profile validate` requires.
+        named = isinstance(data, dict) and re.fullmatch(r"[a-z0-9-]{1,63}", str(data.get("id")))
+        default = f"{data['id']}.yml" if named else "profile.yml"
+        path = tmp_path / (name or default)
         path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
         return path
     return write

@@ -87,3 +87,18 @@ def test_output_into_a_closed_pipe_ends_quietly():
     stderr = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "Traceback" not in stderr
+
+
+def test_profile_show_text_prints_every_rule_in_full(capsys):
+    path = REPO / "profiles" / "radiant-dicom-viewer-7.yml"
+    assert main(["profile", "show", str(path), "--json"]) == 0
+    baseline = {c["id"]: c for c in json.loads(capsys.readouterr().out)["controls"]}
+    assert main(["profile", "show", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "..." not in text
+    for control in ("FW-RULES", "WL-EXE-RULES"):
+        expected = baseline[control]["expected"]
+        assert len(expected) > 1
+        for rule in expected:  # each rule on a line of its own, whole
+            flat = rule if isinstance(rule, str) else rule["display_name"]
+            assert any(flat in line for line in text.splitlines()), (control, flat)

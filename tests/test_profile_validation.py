@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 from mt_eklient.errors import InputError
 from mt_eklient.profile import load_profile
+
+REPO_PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 
 
 def problems_of(path) -> list[str]:
@@ -78,7 +83,7 @@ def test_every_problem_is_reported_not_just_the_first(sonora, write_profile):
 
 
 def test_cli_validate_exit_codes_and_no_traceback(sonora, write_profile, tmp_path):
-    good = write_profile(sonora, "good.yml")
+    good = write_profile(sonora)
     sonora["network"]["inbound"][0]["ports"] = [0]
     bad = write_profile(sonora, "bad.yml")
     run = [sys.executable, "-m", "mt_eklient.cli", "profile", "validate"]
@@ -102,3 +107,50 @@ def test_unknown_waiver_control_is_rejected(sonora, write_profile):
                          check=False, capture_output=True, text=True)
     assert run.returncode == 2
     assert "waivers[0].control: unknown control 'NO-SUCH-CONTROL'" in run.stderr
+
+
+@pytest.mark.parametrize("impossible", ["2027-02-30", "2026-13-45"])
+def test_impossible_date_names_file_line_and_field(impossible, sonora, write_profile):
+    text = (REPO_PROFILES / "sonora-review-4.yml").read_text()
+    path = write_profile(re.sub(r"expires: \S+", f"expires: {impossible}", text, count=1), "sonora-review-4.yml")
+    run = subprocess.run([sys.executable, "-m", "mt_eklient.cli", "profile", "validate", str(path)],
+                         check=False, capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"{path}:{_line_of(path, impossible)}: waivers[0].expires: not a valid date (YYYY-MM-DD)"]
+
+
+def test_id_must_match_the_file_name(sonora, write_profile):
+    path = write_profile(sonora, "sonora-review-5.yml")
+    run = subprocess.run([sys.executable, "-m", "mt_eklient.cli", "profile", "validate", str(path)],
+                         check=False, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip() == (f"{path}:{_line_of(path, 'id: ')}: id: 'sonora-review-4' differs from the file "
+                                  "name: name the file sonora-review-4.yml or set id: sonora-review-5")
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("id: x\nmanufacturer:\n  name: \"Sonora\n  country: SE\n", 5, "unclosed quote opened at line 3"),
+    ("id: x\nmanufacturer:\n  name: Sonora\n country: SE\n", 4, "indentation: line 4 does not line up"),
+    ("id: x\nos:\n\teditions: []\n", 3, "a tab character: indent with spaces"),
+    ("id: x\nos: {editions: [a, b}\n", 2, "unclosed [ opened at line 2, or a missing ','"),
+])
+def test_yaml_errors_in_plain_words(text, line, words, write_profile):
+    path = write_profile(text)
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:{line}: malformed YAML: {words}"), problem
+
+
+def test_unknown_key_suggests_the_known_one(sonora, write_profile):
+    sonora["antivirus"]["exclusion"] = sonora["antivirus"].pop("exclusions")
+    path = write_profile(sonora)
+    assert f"{path}:{_line_of(path, 'exclusion:')}: antivirus.exclusion: unknown key (did you mean 'exclusions'?)" \
+        in problems_of(path)
+
+
+def test_unquoted_norway_gets_a_hint(write_profile, sonora):
+    text = yaml.safe_dump(sonora, sort_keys=False).replace("country: SE", "country: NO")
+    path = write_profile(text)
+    expected = (f"{path}:{_line_of(path, 'country: NO')}: manufacturer.country: expected text, "
+                'got false: quote the value ("NO", not NO)')
+    assert problems_of(path) == [expected]

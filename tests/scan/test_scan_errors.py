@@ -186,3 +186,23 @@ def test_interrupt_keeps_what_arrived(tmp_path, fake_env, sig):
     time.sleep(0.5)
     assert journal_counts(Path(fake_env["FAKE_JOURNAL"])) == counts
     assert all(n == 1 for n in counts.values())
+
+
+def test_limit_names_every_pattern_that_matches_nothing(tmp_path, fake_env):
+    inventory = write_inventory(tmp_path / "hosts.yml", {"wm1-ok-01": wm1()})
+    long_typo = "wm1-a-host-name-long-enough-that-ansible-wraps-its-warning-in-the-middle-of-it-01"
+    result = mtk("scan", "-i", str(inventory), "--limit", f"wm1-ok-01,typo-host,{long_typo},!wm9*",
+                 "--no-history", env=fake_env, cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.strip() == (f"{inventory}: --limit: no host or group matches 'typo-host', "
+                                     f"'{long_typo}'")
+    assert journal_counts(Path(fake_env["FAKE_JOURNAL"])) == {}
+
+
+def test_inventory_yaml_error_keeps_file_line_and_column(tmp_path, fake_env):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    wm1-ok-01:\n      mt_class: \"WM1\n    wm1-two-01:\n", encoding="utf-8")
+    result = mtk("scan", "-i", str(inventory), "--no-history", env=fake_env, cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith(f"{inventory}:6: cannot read the inventory: malformed YAML at line 6, column 1: "
+                                    "unclosed quote opened at line 4"), result.stderr

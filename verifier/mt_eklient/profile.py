@@ -7,6 +7,7 @@ checked in `semantic_problems`, so every problem names the field it is about.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import re
@@ -508,13 +509,21 @@ def _pydantic_problems(doc: YamlDocument, data: Any, err: ValidationError,
             continue  # reported as "to fill in"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + _did_you_mean(str(loc[-1]) if loc else "")
         elif item["type"] == "missing":
             message = "required key missing"
+        elif item["type"] == "string_type" and isinstance(item.get("input"), bool):
+            # YAML 1.1 reads unquoted NO (Norway), no, off, yes, on as booleans.
+            message = f"expected text, got {str(item['input']).lower()}: quote the value (\"NO\", not NO)"
         elif "input" in item and not isinstance(item["input"], (dict, list)):
             message = f"{message} (got {item['input']!r})"
         unique.setdefault(loc, doc.problem(loc, message))
     return list(unique.values())
+
+
+def _did_you_mean(key: str) -> str:
+    close = difflib.get_close_matches(key, sorted(_ALL_FIELD_NAMES), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _field_names(model: type[BaseModel], seen: set[str] | None = None) -> set[str]:

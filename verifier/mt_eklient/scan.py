@@ -51,6 +51,7 @@ from .reports.stream import ScanReports, Tally
 from .resolve import Baseline
 from .scanresult import HostInput, evaluate_host, open_reports, scan_header
 from .textsafe import printable
+from .yamlsource import plain_reason
 
 COLLECTOR = Path(__file__).resolve().parent / "collector" / "collect.ps1"
 PLAYBOOK = Path(__file__).resolve().parent / "ansible_scan" / "collect.yml"
@@ -195,17 +196,53 @@ def _hosts_of(inventory: dict[str, Any], group: str = "all", seen: set[str] | No
     return out
 
 
+_UNMATCHED = re.compile(r"^\[WARNING\]: Could not match supplied host pattern, ignoring:(.*?)(?=^\[|\Z)",
+                        re.MULTILINE | re.DOTALL)
+
+
+def _unmatched_patterns(stderr: str, limit: str) -> list[str]:
+    """The --limit patterns Ansible ignored, except exclusions (`!typo` skips nothing). Its warnings
+    are wrapped at 79 columns and a pattern holds no whitespace, so line breaks inside one go."""
+    excluded = {term.strip()[1:] for term in re.split(r"[,:]", limit) if term.strip().startswith("!")}
+    found = [re.sub(r"\s+", "", m) for m in _UNMATCHED.findall(stderr) if m.strip()]
+    return [pattern for pattern in found if pattern not in excluded]
+
+
+_YAML_ERROR = re.compile(r"Syntax Error while loading YAML\. [^.]*\. (?:(?P<context>while [^\"]+?) in \"<unicode string>\", "
+                         r"line (?P<context_line>\d+), column \d+ )?(?P<problem>[^\"]+?) in \"<unicode string>\".*?"
+                         r"The error appears to be in '(?P<file>.+?)': line (?P<line>\d+), column (?P<column>\d+)")
+
+
+def _yaml_error(stderr: str) -> tuple[str, int, str] | None:
+    """File, line and reason of a YAML syntax error in an inventory file, from Ansible's (wrapped) warning."""
+    match = _YAML_ERROR.search(" ".join(stderr.split()))
+    if not match:
+        return None
+    # Wrapping breaks a long path at '-' or '/', adding a space there: a path keeps none.
+    path = re.sub(r"(?<=[-/]) ", "", match["file"])
+    context_line = int(match["context_line"]) if match["context_line"] else None
+    reason = plain_reason(match["context"], context_line, match["problem"], int(match["line"]))
+    return path, int(match["line"]), f"malformed YAML at line {match['line']}, column {match['column']}: {reason}"
+
+
 def read_inventory(options: AnsibleOptions, redactor: Redactor) -> dict[str, dict[str, Any]]:
     """{host: hostvars} of the inventory (after --limit), in inventory order. InputError if unreadable."""
     with tempfile.TemporaryDirectory(prefix="mtk-inv-") as tmp:
         env = options.environment()
         env["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "1"
+        env["ANSIBLE_HOST_PATTERN_MISMATCH"] = "warning"  # _unmatched_patterns reads the warnings
         cmd = [ansible_bin("ansible-inventory"), *_inventory_sources(options), "--list",
                *_vault_args(options, Path(tmp), env)]
         if options.limit:
             cmd += ["--limit", options.limit]
         proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     source = ",".join(options.inventory)
+    if options.limit and proc.returncode == 0 and (unmatched := _unmatched_patterns(proc.stderr, options.limit)):
+        # Ansible only warns and scans the rest: a compliance scan must not skip a machine quietly.
+        raise InputError.single(source, "no host or group matches " + ", ".join(map(repr, unmatched)),
+                                field="--limit")
+    if proc.returncode != 0 and (located := _yaml_error(proc.stderr)):
+        raise InputError([Problem(*located[:2], "", "cannot read the inventory: " + redactor(located[2]))])
     if proc.returncode != 0:
         lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
         message = " ".join(lines[-3:]) if lines else f"ansible-inventory exited with {proc.returncode}"

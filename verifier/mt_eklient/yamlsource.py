@@ -64,7 +64,10 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[
     if len(path) > MAX_DEPTH:
         raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
     lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP and not _valid_timestamp(node):
+        # YAML resolves 2027-02-30 as a date and then fails to build it: name the field instead.
+        problems.append(Problem(source, node.start_mark.line + 1, format_path(path), "not a valid date (YYYY-MM-DD)"))
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
@@ -79,6 +82,37 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[
             _walk(item, (*path, index), lines, problems, source, budget)
 
 
+def plain_reason(context: str | None, context_line: int | None, problem: str, line: int | None) -> str:
+    """PyYAML's parser wording in the words of someone editing the file, with PyYAML's own words after."""
+    context, since = context or "", f" opened at line {context_line}" if context_line else ""
+    if "quoted scalar" in context and "end of stream" in problem:
+        plain = f"unclosed quote{since} (the file ends inside it)"
+    elif "'\\t'" in problem or "'\t'" in problem:
+        plain = "a tab character: indent with spaces"
+    elif "flow sequence" in context:
+        plain = f"unclosed [{since}, or a missing ','"
+    elif "flow mapping" in context:
+        plain = f"unclosed {{{since}, or a missing ','"
+    elif "block" in context and ("expected <block end>" in problem or "expected key" in problem):
+        plain = f"indentation: line {line} does not line up with the keys or items above it (block{since})"
+    elif "mapping values are not allowed" in problem:
+        plain = "a ': ' inside a value (quote the value) or wrong indentation"
+    else:
+        return problem
+    return f"{plain} [{context + ': ' if context else ''}{problem}]"
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _valid_timestamp(node: yaml.ScalarNode) -> bool:
+    try:
+        yaml.SafeLoader("").construct_yaml_timestamp(node)
+    except ValueError:
+        return False
+    return True
+
+
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, dict[Path_, int]]:
     """The node graph and line of every path, after the limits; InputError on syntax errors,
     duplicate keys and files over the limits."""
@@ -88,9 +122,10 @@ def _compose(text: str, source: str) -> tuple[yaml.Node | None, dict[Path_, int]
         except yaml.YAMLError:
             node = yaml.compose(text, Loader=yaml.SafeLoader)  # its messages are the clearer ones
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
+        mark, opened = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+        reason = plain_reason(getattr(err, "context", None), opened.line + 1 if opened else None,
+                              getattr(err, "problem", None) or str(err).splitlines()[0], line)
         raise InputError([Problem(source, line, "", f"malformed YAML: {reason}")]) from None
     except RecursionError:
         raise InputError.single(source, f"refused: nested deeper than {MAX_DEPTH} levels") from None

@@ -12,12 +12,12 @@ import yaml
 
 from .. import floor
 from ..catalog import load_catalog
-from ..drafts import FillIn
+from ..drafts import FillIn, is_placeholder
 from ..errors import InputError
 from ..hosts import host_context, load_checked_profile
 from ..profile import profile_json_schema
 from ..resolve import HostContext, resolve
-from ..yamlsource import load_yaml
+from ..yamlsource import YamlDocument, load_yaml
 from . import profile_draft
 from .argtypes import iso_date
 
@@ -67,6 +67,7 @@ def _validate(args: argparse.Namespace) -> int:
         try:
             loaded = load_checked_profile(path, catalog)
             fill_ins, draft = list(loaded.fill_ins), loaded.draft
+            _check_id_is_file_name(loaded.document)
         except InputError as err:
             # Only placeholders stand in the way: a draft whose required fields are still to fill in.
             if not (err.problems and all(isinstance(p, FillIn) for p in err.problems)):
@@ -75,6 +76,12 @@ def _validate(args: argparse.Namespace) -> int:
                     print(problem, file=sys.stderr)
                 continue
             fill_ins, draft = list(err.problems), True
+            try:
+                _check_id_is_file_name(load_yaml(path))
+            except InputError as mismatch:
+                failed += 1
+                print(mismatch.problems[0], file=sys.stderr)
+                continue
         if draft:
             todo = f", {len(fill_ins)} field(s) to fill in" if fill_ins else ""
             line = f"{path}: draft (not approved: governance.approved_by/approved_date empty{todo})"
@@ -89,6 +96,14 @@ def _validate(args: argparse.Namespace) -> int:
         elif not args.quiet:
             print(f"{path}: ok")
     return 2 if failed else 0
+
+
+def _check_id_is_file_name(doc: YamlDocument) -> None:
+    """Inventories find a profile by its id as `profiles/<id>.yml` (hosts.find_profile)."""
+    stem = Path(doc.source).stem
+    if isinstance(doc.data, dict) and not is_placeholder(doc.data.get("id")) and doc.data.get("id") != stem:
+        raise InputError([doc.problem(("id",), f"{doc.data.get('id')!r} differs from the file name: "
+                                                f"name the file {doc.data.get('id')}.yml or set id: {stem}")])
 
 
 def _host_context(path: Path | None, profile_label: str) -> HostContext:
@@ -126,23 +141,37 @@ def _show(args: argparse.Namespace) -> int:
         if control.area != current_area:
             current_area = control.area
             print(f"\n[{current_area}]")
+        more: list[str] = []
         if control.status == "applicable":
-            detail = f"{control.compare} {_short(control.expected)}"
+            first, *more = _flow_lines(control.expected)
+            detail = f"{control.compare} {first}"
         else:
             detail = f"{control.status}: {control.reason}"
             if control.waiver:
                 detail += f" (owner {control.waiver['owner']}, expires {control.waiver['expires']})"
         marker = " *" if control.mandatory else ""
         print(f"  {control.id:<30} {detail}{marker}")
+        for line in more:
+            print(f"  {'':<30}   {line}")
     for note in baseline.notes:
         print(f"note: {note}")
     return 0
 
 
-def _short(value: object, limit: int = 90) -> str:
+def _flow(value: object) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip() if value is not None else "-"
-    text = text.removesuffix("...").strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text.removesuffix("...").strip()
+
+
+def _flow_lines(value: object, limit: int = 90) -> list[str]:
+    """The value on one line when it fits, else one item (or key) per line: never cut, since a
+    firewall or AppLocker rule is read in full to be checked."""
+    text = _flow(value)
+    if len(text) <= limit or not isinstance(value, list | dict) or not value:
+        return [text]
+    items = value.items() if isinstance(value, dict) else None
+    rest = [f"{k}: {_flow(v)}" for k, v in items] if items is not None else [f"- {_flow(v)}" for v in value]
+    return [f"({len(value)} {'keys' if items is not None else 'items'})", *rest]
 
 
 def _schema(args: argparse.Namespace) -> int:

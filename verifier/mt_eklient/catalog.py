@@ -3,6 +3,7 @@ only loads and validates it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -134,6 +135,8 @@ class Control(_Model):
     severity: Literal["low", "medium", "high", "critical"]
     rationale: str = Field(min_length=10)
     references: References
+    # What the raw values of the setting mean, for reports ("1 (Sunday)"): {raw value: meaning}.
+    meanings: dict[int | bool | str, str] = {}
 
     @model_validator(mode="after")
     def _check_shape(self) -> Control:
@@ -155,6 +158,15 @@ class Control(_Model):
     @property
     def method(self) -> str:
         return str(self.check["method"])
+
+    def value_meanings(self) -> dict[str, str]:
+        """`meanings` keyed as reports look values up (meaning_key)."""
+        return {meaning_key(k): v for k, v in self.meanings.items()}
+
+
+def meaning_key(value: Any) -> str:
+    """A raw value as a key of Control.meanings: JSON's spelling (1 -> "1", True -> "true")."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .datacache import cached, classes_of
 from .drafts import FillIn, approved, related, split_placeholders
 from .errors import InputError, Problem
 from .lifecycle import editions
+from .plaindata import plain
 from .yamlsource import YamlDocument, format_path, load_yaml
 
 SID_PATTERN = r"^S-1-(\d+-){1,14}\d+$"
@@ -75,11 +76,26 @@ class Application(_Model):
     uninstall_display_name: Text
 
 
+# A web page a source document is published on: http(s) only (reports link to it), and no
+# user:password@ part (no secret in a URL).
+SourceUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/@?#]+(/[^\s]*)?$", max_length=2000)]
+
+
 class SourceDocument(_Model):
     kind: Literal["ifu", "mds2", "security_guide", "service_manual", "contract", "other"]
     title: Text
     version: str | None = None
     date: Date | None = None
+    url: SourceUrl | None = None
+
+
+class Procedure(_Model):
+    """A manufacturer's condition that is a procedure, not a setting ("close the application before
+    updates are installed"): nothing can check it on the machine, so reports show it to the people
+    who carry it out."""
+
+    text: Text
+    source: str | None = None  # where the manufacturer says it, e.g. "Security guide 4.2.1, 5.3"
 
 
 class Mds2Record(_Model):
@@ -324,10 +340,26 @@ class Profile(_Model):
     waivers: list[Waiver] = []
     floor_exceptions: list[FloorException] = []
     normen: NormenProperties | None = None
+    procedures: list[Procedure] = []
 
     @property
     def draft(self) -> bool:
         return not ((self.governance.approved_by or "").strip() and self.governance.approved_date)
+
+
+def hand_over(profile: Profile) -> dict[str, Any]:
+    """What a report shows of the profile a host was judged against, for the people it is handed to:
+    the application, its manufacturer, who approved the profile and on which documents, and the
+    manufacturer's procedures."""
+    governance = profile.governance
+    return {
+        "application": plain(profile.application),
+        "manufacturer": plain(profile.manufacturer, exclude_none=True),
+        "approved_by": governance.approved_by,
+        "approved_date": governance.approved_date.isoformat() if governance.approved_date else None,
+        "sources": plain(governance.sources, exclude_none=True),
+        "procedures": plain(profile.procedures, exclude_none=True),
+    }
 
 
 class LoadedProfile(BaseModel):

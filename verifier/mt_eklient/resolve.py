@@ -17,7 +17,7 @@ from . import __version__, applocker, floor, wuschedule
 from .catalog import Catalog, Control
 from .classification import MtClass
 from .plaindata import plain
-from .profile import LoadedProfile, Profile
+from .profile import LoadedProfile, Profile, hand_over
 
 MANAGED_RULE_GROUP = "mt-eklient"
 MANAGEMENT_RULE_NAME = "mtk-management-winrm"
@@ -53,6 +53,8 @@ class ResolvedControl:
     mandatory: bool
     references: dict[str, Any]
     rationale: str
+    # What raw values mean ("1": "Sunday"), from the catalog, for reports: "1 (Sunday)".
+    meanings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class Baseline:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["controls"] = [asdict(c) for c in self.controls]
+        # `meanings` only where the catalog gives them (most settings need none).
+        out["controls"] = [{k: v for k, v in asdict(c).items() if k != "meanings" or v} for c in self.controls]
         return out
 
 
@@ -277,6 +280,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
             mandatory=control.id in mandatory,
             references=plain(control.references, exclude_defaults=True),
             rationale=control.rationale,
+            meanings=control.value_meanings(),
         ))
     if loaded.draft:
         notes.append(f"profile {profile.id} is a DRAFT, not approved by MT engineering: results are provisional")
@@ -285,7 +289,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         declared_class=str(host.declared_class) if host.declared_class else None,
         profile_class=profile.classification.label,
         profile={"id": profile.id, "version": profile.profile_version, "sha256": loaded.sha256,
-                 "source": loaded.source},
+                 "source": loaded.source, **hand_over(profile)},
         catalog_version=catalog.version,
         toolkit_version=__version__,
         resolved_on=today.isoformat(),

@@ -7,6 +7,7 @@ of 1 KB would otherwise expand to 10^8 nodes) and at most MAX_DEPTH levels of ne
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,23 +160,31 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     return YamlDocument(source, _construct(node, source), lines)
 
 
-def safe_load(text: str, source: str) -> Any:
-    """yaml.safe_load with the limits and duplicate-key check of parse_yaml; None for an empty text."""
-    node, _ = _compose(text, source)
-    return None if node is None else _construct(node, source)
-
-
 def _construct(node: yaml.Node, source: str) -> Any:
-    """The Python data of a composed document; InputError for a tag the safe loader refuses
-    (`=` alone is YAML's obscure `value` tag, `!!python/object` is not allowed)."""
+    # Composing succeeds on nodes that have no safe constructor (a bare `=`, the value key of
+    # YAML 1.1): a problem of the file, with its line, not a crash.
     import yaml
 
     try:
         return yaml.SafeLoader("").construct_document(node)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise InputError([Problem(source, mark.line + 1 if mark else None, "",
-                                  f"malformed YAML: {err.problem or err.context}")]) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        tag = _tag_of(err)
+        reason = ("a bare = is YAML's value key: quote it ('=')" if tag == "tag:yaml.org,2002:value"
+                  else f"unknown tag {tag!r}: quote the value or remove the tag" if tag
+                  else getattr(err, "problem", None) or str(err).splitlines()[0])
+        raise InputError([Problem(source, mark.line + 1 if mark else None, "", f"malformed YAML: {reason}")]) from None
+
+
+def _tag_of(err: yaml.YAMLError) -> str | None:
+    found = re.search(r"for the tag '([^']*)'", str(getattr(err, "problem", "") or ""))
+    return found.group(1) if found else None
+
+
+def safe_load(text: str, source: str) -> Any:
+    """yaml.safe_load with the limits and duplicate-key check of parse_yaml; None for an empty text."""
+    node, _ = _compose(text, source)
+    return None if node is None else _construct(node, source)
 
 
 def load_yaml(path: str | Path) -> YamlDocument:

@@ -11,9 +11,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
 from . import __version__, applocker, floor, wuschedule
 from .catalog import Catalog, Control
 from .classification import MtClass
+from .plaindata import plain
 from .profile import LoadedProfile, Profile, hand_over
 
 MANAGED_RULE_GROUP = "mt-eklient"
@@ -94,11 +97,7 @@ def profile_value(profile: Profile, dotted: str) -> Any:
             node = getattr(node, part)
         else:
             raise ResolutionError(f"profile has no field {dotted!r}")
-    if hasattr(node, "model_dump"):
-        return node.model_dump(mode="json")
-    if isinstance(node, list):
-        return [n.model_dump(mode="json") if hasattr(n, "model_dump") else n for n in node]
-    return node
+    return plain(node) if isinstance(node, BaseModel | list) else node
 
 
 def zone_addresses(profile: Profile, host: HostContext) -> dict[str, list[str]]:
@@ -279,7 +278,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
             reason=reason,
             waiver=waiver_info,
             mandatory=control.id in mandatory,
-            references=control.references.model_dump(exclude_defaults=True),
+            references=plain(control.references, exclude_defaults=True),
             rationale=control.rationale,
             meanings=control.value_meanings(),
         ))

@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Problem
 
+if TYPE_CHECKING:
+    import yaml
+
 Path_ = tuple[str | int, ...]
-# libyaml composes the nodes (marks included: lines are kept) in a fraction of pure Python's time.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # A device profile has a few hundred nodes, the largest catalog file a few thousand.
 MAX_NODES = 100_000
@@ -58,6 +57,8 @@ class _TooBig(Exception):
 
 def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], source: str,
           budget: list[int]) -> None:
+    import yaml
+
     # Aliases make the node graph a DAG (or a cycle): counting every visit is counting the expansion.
     budget[0] -= 1
     if budget[0] < 0:
@@ -107,6 +108,8 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 def _valid_timestamp(node: yaml.ScalarNode) -> bool:
+    import yaml
+
     try:
         yaml.SafeLoader("").construct_yaml_timestamp(node)
     except ValueError:
@@ -117,9 +120,14 @@ def _valid_timestamp(node: yaml.ScalarNode) -> bool:
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, dict[Path_, int]]:
     """The node graph and line of every path, after the limits; InputError on syntax errors,
     duplicate keys and files over the limits."""
+    # Imported here: data loaded from the cache (datacache.py) needs no YAML, and PyYAML is ~10 ms.
+    import yaml
+
+    # libyaml composes the nodes (marks included: lines are kept) in a fraction of pure Python's time.
+    fast_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         try:
-            node = yaml.compose(text, Loader=_FAST_LOADER)
+            node = yaml.compose(text, Loader=fast_loader)
         except yaml.YAMLError:
             node = yaml.compose(text, Loader=yaml.SafeLoader)  # its messages are the clearer ones
     except yaml.YAMLError as err:
@@ -155,6 +163,8 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
 def _construct(node: yaml.Node, source: str) -> Any:
     # Composing succeeds on nodes that have no safe constructor (a bare `=`, the value key of
     # YAML 1.1): a problem of the file, with its line, not a crash.
+    import yaml
+
     try:
         return yaml.SafeLoader("").construct_document(node)
     except yaml.YAMLError as err:

@@ -551,12 +551,12 @@ def _deferral_problems(patching: Patching) -> list[tuple[tuple[str | int, ...], 
     if patching.defer_working_days:
         if days > MAX_QUALITY_DEFERRAL:
             return [(("patching", "defer_working_days"),
-                     f"{patching.defer_working_days} working days can be {days} calendar days: Windows defers quality "
-                     f"updates at most {MAX_QUALITY_DEFERRAL} days")]
+                     (f"{patching.defer_working_days} working days can be {days} calendar days: Windows defers quality "
+                      f"updates at most {MAX_QUALITY_DEFERRAL} days"))]
         return []
     if not 1 <= days <= MAX_QUALITY_DEFERRAL:
-        return [(("patching", "defer_days"), "policy 'deferred' needs defer_days from 1 to 30 (Windows' limit for "
-                 "quality updates) or defer_working_days")]
+        return [(("patching", "defer_days"), ("policy 'deferred' needs defer_days from 1 to 30 (Windows' limit for "
+                                               "quality updates) or defer_working_days"))]
     return []
 
 

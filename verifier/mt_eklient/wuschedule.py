@@ -8,8 +8,6 @@ several days installs on its first day, at the first full hour inside it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .profile import MaintenanceWindow, Patching
 
 AU_DAY = {"sunday": 1, "monday": 2, "tuesday": 3, "wednesday": 4, "thursday": 5, "friday": 6, "saturday": 7}

@@ -15,7 +15,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mt_eklient import facts as facts_module
 from mt_eklient.cli import main
@@ -338,6 +338,8 @@ def test_no_facts_document_makes_mtk_verify_crash(tmp_path, data, value):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=300))
+@example(b"=")  # YAML's `value` tag, which the safe loader cannot construct
+@example(b"a: !!python/object:os.system x")
 def test_no_bytes_make_mtk_crash(tmp_path, raw):
     for name, argv in (("p.yml", ("profile", "validate")), ("f.json", ("verify",))):
         target = tmp_path / name

@@ -153,3 +153,36 @@ def test_unquoted_norway_gets_a_hint(write_profile, sonora):
     expected = (f"{path}:{_line_of(path, 'country: NO')}: manufacturer.country: expected text, "
                 'got false: quote the value ("NO", not NO)')
     assert problems_of(path) == [expected]
+
+
+@pytest.mark.parametrize("url, accepted", [
+    ("https://sonora.example/security-guide.pdf", True),
+    ("http://vendor.example", True),
+    ("javascript:alert(1)", False),  # reports link to it
+    ("https://user:secret@vendor.example/guide.pdf", False),  # no secret in a URL
+    ("ftp://vendor.example/guide.pdf", False),
+])
+def test_source_url_is_a_plain_web_address(url, accepted, sonora, write_profile):
+    sonora["governance"]["sources"][0]["url"] = url
+    path = write_profile(sonora)
+    if accepted:
+        assert load_profile(path).profile.governance.sources[0].url == url
+        return
+    problems = problems_of(path)
+    assert len(problems) == 1 and problems[0].startswith(f"{path}:{_line_of(path, 'url:')}: governance.sources[0].url: ")
+
+
+def test_procedures_need_text(sonora, write_profile):
+    sonora["procedures"] = [{"text": "Close the application before updates are installed", "source": "IfU 7.2"},
+                            {"source": "IfU 7.3"}]
+    path = write_profile(sonora)
+    assert problems_of(path) == [f"{path}:{_line_of(path, 'source: IfU 7.3')}: procedures[1].text: required key missing"]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("id: x\nname: =\n", "a bare = is YAML's value key: quote it ('=')"),
+    ("id: x\nname: !vendor SonoRev\n", "unknown tag '!vendor': quote the value or remove the tag"),
+])
+def test_values_yaml_cannot_build_are_a_line_not_a_crash(text, words, write_profile):
+    path = write_profile(text)
+    assert problems_of(path) == [f"{path}:2: malformed YAML: {words}"]

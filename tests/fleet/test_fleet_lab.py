@@ -14,13 +14,13 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
+from browser_helpers import screenshot
 from fleet_helpers import REPO
 from mt_eklient import lifecycle
 from mt_eklient.fleet.charts import OVERALL, WINDOW_COLOURS
@@ -156,21 +156,6 @@ def test_lifecycle_table_matches_the_edition_table(lab):
         assert entry["supported_until"] == max(table[e].end_of_support for e in profile_editions).isoformat()
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("MTK_REQUIRE_CHROMIUM"):
-        pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
-    pytest.skip("headless Chromium is not installed (apt-get install chromium)")
-
-
-def _screenshot(html: Path, png: Path) -> None:
-    subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--user-data-dir={png.parent / 'chromium-profile'}", "--window-size=1400,6000",
-                    f"--screenshot={png}", html.as_uri()], check=True, capture_output=True, timeout=180)
-
-
 def _colour_pixels(png: Path, colour: str, tolerance: int = 8) -> int:
     from PIL import Image
 
@@ -192,11 +177,11 @@ def test_html_is_self_contained_and_renders_its_charts_in_chromium(lab):
     assert "wm2-anest-01" in text and "WL-EXE-MODE" in text
 
     shot = lab.root / "fleet.png"
-    _screenshot(html, shot)
+    screenshot(html, shot)
     bare = lab.root / "bare.html"  # the same page without its charts: the colours must come from the charts
     bare.write_text(re.sub(r"<svg.*?</svg>", "", text, flags=re.DOTALL), encoding="utf-8")
     bare_shot = lab.root / "bare.png"
-    _screenshot(bare, bare_shot)
+    screenshot(bare, bare_shot)
     checks = {"trend (fleet line)": OVERALL, "life cycle (supported later)": WINDOW_COLOURS["later"],
               "life cycle (support ended)": WINDOW_COLOURS["ended"], "heat map (all pass)": "#006837"}
     for chart, colour in checks.items():

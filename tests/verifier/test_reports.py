@@ -198,6 +198,7 @@ def test_html_is_self_contained_and_has_the_fleet_table(report):
     parser.feed(page)
     assert "script" not in parser.tags
     assert "link" not in parser.tags and "img" not in parser.tags
+    # No asset from outside; the only links out are the manufacturer's documents (none in this profile).
     assert not any(name in ("src", "href") and value and not value.startswith("#") for name, value in parser.attrs)
     assert "fleet" in parser.tables
     text = " ".join(parser.text)

@@ -30,6 +30,7 @@ from . import sids
 from .catalog import BUILDABLE_METHODS, METHOD_PARAMS
 from .classification import MtClass, build_refusal
 from .lifecycle import Support, editions, os_support
+from .plaindata import plain
 from .profile import LoadedProfile
 from .resolve import (
     BUILTIN_ADMINISTRATOR,
@@ -499,7 +500,7 @@ class _Planner:
 
         np_values = self._nameplate_values()
         patching = profile.patching
-        window = patching.maintenance_window.model_dump(mode="json") if patching.maintenance_window else None
+        window = plain(patching.maintenance_window) if patching.maintenance_window else None
         updates = {
             "allowed": patching.policy not in ("vendor_managed",),
             "policy": patching.policy,

@@ -3,6 +3,7 @@ only loads and validates it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -11,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .datacache import cached, classes_of
 from .errors import InputError, Problem
 from .yamlsource import load_yaml
 
@@ -66,7 +68,7 @@ DERIVATIONS = frozenset({
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AppliesTo(_Model):
@@ -124,7 +126,7 @@ class Control(_Model):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
     title: str = Field(min_length=5)
     area: Area
-    applies_to: AppliesTo = AppliesTo()
+    applies_to: AppliesTo = AppliesTo.model_construct()
     when: list[Condition] = []
     check: dict[str, Any]
     expected: Expected | None = None
@@ -133,6 +135,8 @@ class Control(_Model):
     severity: Literal["low", "medium", "high", "critical"]
     rationale: str = Field(min_length=10)
     references: References
+    # What the raw values of the setting mean, for reports ("1 (Sunday)"): {raw value: meaning}.
+    meanings: dict[int | bool | str, str] = {}
 
     @model_validator(mode="after")
     def _check_shape(self) -> Control:
@@ -154,6 +158,15 @@ class Control(_Model):
     @property
     def method(self) -> str:
         return str(self.check["method"])
+
+    def value_meanings(self) -> dict[str, str]:
+        """`meanings` keyed as reports look values up (meaning_key)."""
+        return {meaning_key(k): v for k, v in self.meanings.items()}
+
+
+def meaning_key(value: Any) -> str:
+    """A raw value as a key of Control.meanings: JSON's spelling (1 -> "1", True -> "true")."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 @dataclass(frozen=True)
@@ -200,7 +213,12 @@ def load_catalog_dir(directory: Path) -> Catalog:
     return Catalog(version, tuple(controls))
 
 
+MODEL_CLASSES = classes_of(__name__, "AppliesTo", "Condition", "Expected", "References", "Control")
+
+
 @cache
 def load_catalog() -> Catalog:
-    """The catalog shipped with the package."""
-    return load_catalog_dir(Path(str(resources.files("mt_eklient").joinpath("catalog"))))
+    """The catalog shipped with the package (from the user's cache when it is unchanged: datacache.py)."""
+    directory = Path(str(resources.files("mt_eklient").joinpath("catalog")))
+    return cached("catalog", sorted(directory.glob("*.yml")), lambda: load_catalog_dir(directory),
+                  MODEL_CLASSES | classes_of(__name__, "Catalog"), Catalog)

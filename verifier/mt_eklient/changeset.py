@@ -19,6 +19,7 @@ from typing import Any
 from .buildplan import BuildPlanError, class_refusal, control_targets
 from .drafts import draft_refusal
 from .evaluate import ControlResult, HostResult, evaluate, normalise_rule, rule_identity
+from .plaindata import plain
 from .profile import LoadedProfile
 from .resolve import Baseline, HostContext, ResolvedControl
 
@@ -82,7 +83,7 @@ def plan_host(baseline: Baseline, loaded: LoadedProfile, facts: dict[str, Any], 
     """The change set for one host from its collected facts (`result`: the evaluation, if done)."""
     targets, _ = control_targets(baseline, loaded, host)
     if result is None:
-        apps = [a.model_dump(mode="json") for a in loaded.profile.applications]
+        apps = plain(loaded.profile.applications)
         result = evaluate(baseline, facts, today, apps)
     plan = HostPlan(baseline.host, profile={k: baseline.profile.get(k) for k in ("id", "version", "sha256")},
                     declared_class=baseline.declared_class)

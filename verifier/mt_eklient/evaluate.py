@@ -87,6 +87,7 @@ class ControlResult:
     mandatory: bool = False
     references: dict[str, Any] = field(default_factory=dict)
     rationale: str = ""
+    meanings: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class ControlResult:
             "expected": self.expected, "actual": self.actual, "message": self.message,
             "notes": list(self.notes), "waiver": self.waiver, "mandatory": self.mandatory,
             "references": self.references, "rationale": self.rationale,
+            **({"meanings": dict(self.meanings)} if self.meanings else {}),
         }
 
 
@@ -961,7 +963,7 @@ def _base_result(control: ResolvedControl, status: str) -> ControlResult:
         id=control.id, title=control.title, area=control.area, severity=control.severity,
         method=str(control.check.get("method")), status=status, compare=control.compare,
         expected=control.expected, waiver=control.waiver, mandatory=control.mandatory,
-        references=dict(control.references), rationale=control.rationale,
+        references=dict(control.references), rationale=control.rationale, meanings=dict(control.meanings),
     )
 
 
@@ -1057,7 +1059,7 @@ def evaluate(baseline: Baseline, facts: dict[str, Any], today: date,
     ctx = Context(baseline, index, today, warn_days, apps)
     result = HostResult(
         host=baseline.host, declared_class=baseline.declared_class, profile_class=baseline.profile_class,
-        profile={k: baseline.profile.get(k) for k in ("id", "version", "sha256")},
+        profile=report_profile(baseline),
         catalog_version=baseline.catalog_version, collected_at=_text_or_none(index.raw.get("collected_at")),
         system=_system_summary(index), notes=list(baseline.notes), exceptions=list(baseline.exceptions),
     )
@@ -1079,6 +1081,15 @@ def evaluate(baseline: Baseline, facts: dict[str, Any], today: date,
             result.notes.extend(outcome.notes)  # support ending soon: a warning for the whole host
     result.duration_ms = round((datetime.now() - started).total_seconds() * 1000, 3)
     return result
+
+
+# The profile as a report shows it: identity and hash, and what the hand-over needs (profile.hand_over).
+REPORT_PROFILE_KEYS = ("id", "version", "sha256", "application", "manufacturer", "approved_by", "approved_date",
+                       "sources", "procedures")
+
+
+def report_profile(baseline: Baseline) -> dict[str, Any]:
+    return {k: baseline.profile[k] for k in REPORT_PROFILE_KEYS if k in baseline.profile}
 
 
 def _synthetic_class_result(check: dict[str, Any]) -> ControlResult:
@@ -1106,7 +1117,7 @@ def failed_host(name: str, status: str, reason: str, baseline: Baseline | None =
     if baseline is not None:
         result.declared_class = baseline.declared_class or declared_class
         result.profile_class = baseline.profile_class
-        result.profile = {k: baseline.profile.get(k) for k in ("id", "version", "sha256")}
+        result.profile = report_profile(baseline)
         result.catalog_version = baseline.catalog_version
         result.notes = list(baseline.notes)
         result.exceptions = list(baseline.exceptions)

@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .catalog import AppliesTo, Catalog, Condition
+from .datacache import cached, classes_of
 from .errors import InputError, Problem
 from .profile import LoadedProfile, Profile
 from .yamlsource import load_yaml
@@ -38,12 +40,12 @@ ValueOf = Callable[[str], Any]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class MandatorySet(_Model):
     situation: str
-    applies_to: AppliesTo = AppliesTo()
+    applies_to: AppliesTo = AppliesTo.model_construct()
     when: list[Condition] = []
     controls: list[str] = Field(min_length=1)
     compensating: bool = False
@@ -84,7 +86,14 @@ class Floor(_Model):
 
 @cache
 def load_floor() -> Floor:
-    doc = load_yaml(str(resources.files("mt_eklient").joinpath("catalog", "floor.yml")))
+    path = Path(str(resources.files("mt_eklient").joinpath("catalog", "floor.yml")))
+    allowed = classes_of(__name__, "Floor", "MandatorySet", "DangerRule") | classes_of(
+        "mt_eklient.catalog", "AppliesTo", "Condition")
+    return cached("floor", [path], lambda: _parse_floor(path), allowed, Floor)
+
+
+def _parse_floor(path: Path) -> Floor:
+    doc = load_yaml(path)
     try:
         return Floor.model_validate(doc.data)
     except ValidationError as err:
@@ -159,7 +168,7 @@ def _extension(text: str) -> str:
 
 
 class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     rule: DangerRule
     path: tuple[str | int, ...]  # where in the profile

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
+from .datacache import cached, classes_of
 from .yamlsource import safe_load
 
 
@@ -35,7 +37,12 @@ class Support:
 
 @cache
 def editions() -> dict[str, Edition]:
-    raw = safe_load(resources.files("mt_eklient.data").joinpath("ltsc.yml").read_text(encoding="utf-8"), "ltsc.yml")
+    path = Path(str(resources.files("mt_eklient.data").joinpath("ltsc.yml")))
+    return cached("lifecycle", [path], lambda: _parse(path), classes_of(__name__, "Edition"), dict)
+
+
+def _parse(path: Path) -> dict[str, Edition]:
+    raw = safe_load(path.read_text(encoding="utf-8"), "ltsc.yml")
     return {
         item["id"]: Edition(
             id=item["id"],

@@ -20,6 +20,7 @@ from .changeset import CHANGESET_VERSION, HostPlan, plan_host, refusal
 from .collection import collection_request
 from .errors import InputError
 from .hosts import HostResolver
+from .plaindata import plain
 from .scan import (
     DEFAULT_FORKS,
     DEFAULT_TIMEOUT,
@@ -58,7 +59,7 @@ def _resolve(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | 
             if why:
                 entry.plan = HostPlan(name, status="refused", error=redactor(why), declared_class=entry.baseline.declared_class)
             else:
-                apps = [a.model_dump(mode="json") for a in entry.loaded.profile.applications]
+                apps = plain(entry.loaded.profile.applications)
                 entry.request = collection_request(entry.baseline, apps)
         except InputError as err:
             entry.plan = HostPlan(name, status="error", error=redactor("; ".join(str(p) for p in err.problems)),

@@ -17,9 +17,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from .datacache import cached, classes_of
 from .drafts import FillIn, approved, related, split_placeholders
 from .errors import InputError, Problem
 from .lifecycle import editions
+from .plaindata import plain
 from .yamlsource import YamlDocument, format_path, load_yaml
 
 SID_PATTERN = r"^S-1-(\d+-){1,14}\d+$"
@@ -40,7 +42,7 @@ AppLockerCollection = Literal["Exe", "Msi", "Script", "Dll", "Appx"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, defer_build=True)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -77,11 +79,26 @@ class Application(_Model):
     uninstall_display_name: Text
 
 
+# A web page a source document is published on: http(s) only (reports link to it), and no
+# user:password@ part (no secret in a URL).
+SourceUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/@?#]+(/[^\s]*)?$", max_length=2000)]
+
+
 class SourceDocument(_Model):
     kind: Literal["ifu", "mds2", "security_guide", "service_manual", "contract", "other"]
     title: Text
     version: str | None = None
     date: Date | None = None
+    url: SourceUrl | None = None
+
+
+class Procedure(_Model):
+    """A manufacturer's condition that is a procedure, not a setting ("close the application before
+    updates are installed"): nothing can check it on the machine, so reports show it to the people
+    who carry it out."""
+
+    text: Text
+    source: str | None = None  # where the manufacturer says it, e.g. "Security guide 4.2.1, 5.3"
 
 
 class Mds2Record(_Model):
@@ -166,7 +183,7 @@ class Signatures(_Model):
 class Antivirus(_Model):
     permitted: bool
     realtime: bool = True
-    exclusions: Exclusions = Exclusions()
+    exclusions: Exclusions = Exclusions.model_construct()
     scan: ScanSchedule | None = None
     signatures: Signatures | None = None
     # Control ids that become mandatory (cannot be waived) when antivirus is not permitted.
@@ -220,7 +237,7 @@ class Patching(_Model):
     blocked_kbs: list[Kb] = []
     max_patch_age_days: int = Field(default=45, ge=1, le=3650)
     maintenance_window: MaintenanceWindow | None = None
-    reboot: RebootRules = RebootRules()
+    reboot: RebootRules = RebootRules.model_construct()
 
 
 class RemovableMedia(_Model):
@@ -237,7 +254,7 @@ class Kiosk(_Model):
 class Accounts(_Model):
     # Members allowed in the local Administrators group besides the built-in Administrator (-500).
     local_admins: list[Sid] = []
-    kiosk: Kiosk = Kiosk()
+    kiosk: Kiosk = Kiosk.model_construct()
     # Idle time before the screen locks; null only for kiosks that must stay visible.
     screen_lock_seconds: int | None = Field(default=900, ge=60, le=3600)
 
@@ -319,30 +336,46 @@ class Profile(_Model):
     manufacturer: Manufacturer
     governance: Governance
     classification: Classification
-    platform: Platform = Platform()
+    platform: Platform = Platform.model_construct()
     os: OperatingSystem
     applications: list[Application] = []
-    whitelisting: Whitelisting = Whitelisting()
+    whitelisting: Whitelisting = Whitelisting.model_construct()
     antivirus: Antivirus
-    network: Network = Network()
+    network: Network = Network.model_construct()
     patching: Patching
-    removable_media: RemovableMedia = RemovableMedia()
-    accounts: Accounts = Accounts()
-    remote_access: RemoteAccess = RemoteAccess()
-    monitoring: Monitoring = Monitoring()
+    removable_media: RemovableMedia = RemovableMedia.model_construct()
+    accounts: Accounts = Accounts.model_construct()
+    remote_access: RemoteAccess = RemoteAccess.model_construct()
+    monitoring: Monitoring = Monitoring.model_construct()
     waivers: list[Waiver] = []
     floor_exceptions: list[FloorException] = []
     normen: NormenProperties | None = None
+    procedures: list[Procedure] = []
 
     @property
     def draft(self) -> bool:
         return not ((self.governance.approved_by or "").strip() and self.governance.approved_date)
 
 
+def hand_over(profile: Profile) -> dict[str, Any]:
+    """What a report shows of the profile a host was judged against, for the people it is handed to:
+    the application, its manufacturer, who approved the profile and on which documents, and the
+    manufacturer's procedures."""
+    governance = profile.governance
+    return {
+        "application": plain(profile.application),
+        "manufacturer": plain(profile.manufacturer, exclude_none=True),
+        "approved_by": governance.approved_by,
+        "approved_date": governance.approved_date.isoformat() if governance.approved_date else None,
+        "sources": plain(governance.sources, exclude_none=True),
+        "procedures": plain(profile.procedures, exclude_none=True),
+    }
+
+
 class LoadedProfile(BaseModel):
     """A validated profile with where it came from (for error lines and the nameplate hash)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True, defer_build=True)
 
     profile: Profile
     source: str
@@ -580,11 +613,25 @@ def parse_profile(doc: YamlDocument) -> tuple[Profile, list[FillIn]]:
 
 
 def load_profile(path: str | Path) -> LoadedProfile:
-    """Load and validate one profile file; InputError lists every problem with its line."""
+    """Load and validate one profile file; InputError lists every problem with its line. A valid
+    profile is kept in the user's cache (datacache.py), keyed by its path, its bytes and the code."""
+    path = Path(path)
+    doc, profile, fill_ins = cached("profile", [path], lambda: _parse_file(path), _CACHED_CLASSES, tuple)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    # Every field is built above from validated data: construct without a second validation.
+    return LoadedProfile.model_construct(profile=profile, source=str(path), sha256=digest, document=doc,
+                                         fill_ins=tuple(fill_ins))
+
+
+def _parse_file(path: Path) -> tuple[YamlDocument, Profile, tuple[FillIn, ...]]:
     doc = load_yaml(path)
     profile, fill_ins = parse_profile(doc)
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return LoadedProfile(profile=profile, source=str(path), sha256=digest, document=doc, fill_ins=tuple(fill_ins))
+    return doc, profile, tuple(fill_ins)
+
+
+_CACHED_CLASSES = classes_of(__name__, *(name for name, obj in list(globals().items()) if isinstance(obj, type)
+                                         and issubclass(obj, _Model))) | frozenset(
+    {("mt_eklient.yamlsource", "YamlDocument"), ("mt_eklient.drafts", "FillIn")})
 
 
 def profile_json_schema() -> dict[str, Any]:

@@ -11,10 +11,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from . import __version__, applocker, floor, wuschedule
 from .catalog import Catalog, Control
 from .classification import MtClass
-from .profile import LoadedProfile, Profile
+from .plaindata import plain
+from .profile import LoadedProfile, Profile, hand_over
 
 if TYPE_CHECKING:
     from .site import LoadedSite
@@ -58,6 +61,8 @@ class ResolvedControl:
     mandatory: bool
     references: dict[str, Any]
     rationale: str
+    # What raw values mean ("1": "Sunday"), from the catalog, for reports: "1 (Sunday)".
+    meanings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ class Baseline:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["controls"] = [asdict(c) for c in self.controls]
+        # `meanings` only where the catalog gives them (most settings need none).
+        out["controls"] = [{k: v for k, v in asdict(c).items() if k != "meanings" or v} for c in self.controls]
         return out
 
 
@@ -100,11 +106,7 @@ def profile_value(profile: Profile, dotted: str) -> Any:
             node = getattr(node, part)
         else:
             raise ResolutionError(f"profile has no field {dotted!r}")
-    if hasattr(node, "model_dump"):
-        return node.model_dump(mode="json")
-    if isinstance(node, list):
-        return [n.model_dump(mode="json") if hasattr(n, "model_dump") else n for n in node]
-    return node
+    return plain(node) if isinstance(node, BaseModel | list) else node
 
 
 def zone_addresses(profile: Profile, host: HostContext) -> dict[str, list[str]]:
@@ -285,8 +287,9 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
             reason=reason,
             waiver=waiver_info,
             mandatory=control.id in mandatory,
-            references=control.references.model_dump(exclude_defaults=True),
+            references=plain(control.references, exclude_defaults=True),
             rationale=control.rationale,
+            meanings=control.value_meanings(),
         ))
     if loaded.draft:
         notes.append(f"profile {profile.id} is a DRAFT, not approved by MT engineering: results are provisional")
@@ -295,7 +298,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         declared_class=str(host.declared_class) if host.declared_class else None,
         profile_class=profile.classification.label,
         profile={"id": profile.id, "version": profile.profile_version, "sha256": loaded.sha256,
-                 "source": loaded.source},
+                 "source": loaded.source, **hand_over(profile)},
         catalog_version=catalog.version,
         toolkit_version=__version__,
         resolved_on=today.isoformat(),

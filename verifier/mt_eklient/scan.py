@@ -47,6 +47,7 @@ from .errors import InputError, Problem
 from .evaluate import HostResult, failed_host
 from .facts import FactsRefused, parse_facts_text, validate_facts
 from .hosts import HostResolver
+from .plaindata import plain
 from .reports.stream import ScanReports, Tally
 from .resolve import Baseline
 from .scanresult import HostInput, evaluate_host, open_reports, scan_header
@@ -293,7 +294,7 @@ def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str 
             loaded, baseline = resolver(name, hostvars)
             entry.baseline = baseline
             if id(loaded) not in applications:  # the loaded profile is kept with it: its id stays unique
-                applications[id(loaded)] = (loaded, [a.model_dump(mode="json") for a in loaded.profile.applications])
+                applications[id(loaded)] = (loaded, plain(loaded.profile.applications))
             entry.applications = applications[id(loaded)][1]
             if id(baseline.controls) not in requests:
                 requests[id(baseline.controls)] = (baseline.controls,

@@ -96,6 +96,7 @@ def plan_for(host: Any, config: pytest.Config, today: date | None = None) -> Hos
 def _plan(host: Any, config: pytest.Config, today: date) -> HostPlan:
     from .catalog import load_catalog
     from .hosts import find_profile, host_context, load_checked_profile
+    from .plaindata import plain
     from .resolve import resolve
     from .site import effective_profile, site_from_arg
 
@@ -118,7 +119,7 @@ def _plan(host: Any, config: pytest.Config, today: date) -> HostPlan:
         if not declared:
             context = replace(context, declared_class=None)
         baseline = resolve(catalog, loaded, context, today)
-        applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
+        applications = plain(loaded.profile.applications)
         return HostPlan(name, baseline, applications)
     except InputError as err:
         return HostPlan(name, error="; ".join(str(p) for p in err.problems))

@@ -7,17 +7,17 @@ of 1 KB would otherwise expand to 10^8 nodes) and at most MAX_DEPTH levels of ne
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Problem
 
+if TYPE_CHECKING:
+    import yaml
+
 Path_ = tuple[str | int, ...]
-# libyaml composes the nodes (marks included: lines are kept) in a fraction of pure Python's time.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # A device profile has a few hundred nodes, the largest catalog file a few thousand.
 MAX_NODES = 100_000
@@ -57,6 +57,8 @@ class _TooBig(Exception):
 
 def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], source: str,
           budget: list[int]) -> None:
+    import yaml
+
     # Aliases make the node graph a DAG (or a cycle): counting every visit is counting the expansion.
     budget[0] -= 1
     if budget[0] < 0:
@@ -106,6 +108,8 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 def _valid_timestamp(node: yaml.ScalarNode) -> bool:
+    import yaml
+
     try:
         yaml.SafeLoader("").construct_yaml_timestamp(node)
     except ValueError:
@@ -116,9 +120,14 @@ def _valid_timestamp(node: yaml.ScalarNode) -> bool:
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, dict[Path_, int]]:
     """The node graph and line of every path, after the limits; InputError on syntax errors,
     duplicate keys and files over the limits."""
+    # Imported here: data loaded from the cache (datacache.py) needs no YAML, and PyYAML is ~10 ms.
+    import yaml
+
+    # libyaml composes the nodes (marks included: lines are kept) in a fraction of pure Python's time.
+    fast_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         try:
-            node = yaml.compose(text, Loader=_FAST_LOADER)
+            node = yaml.compose(text, Loader=fast_loader)
         except yaml.YAMLError:
             node = yaml.compose(text, Loader=yaml.SafeLoader)  # its messages are the clearer ones
     except yaml.YAMLError as err:
@@ -148,13 +157,34 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     node, lines = _compose(text, source)
     if node is None:
         raise InputError.single(source, "the file is empty")
-    return YamlDocument(source, yaml.SafeLoader("").construct_document(node), lines)
+    return YamlDocument(source, _construct(node, source), lines)
+
+
+def _construct(node: yaml.Node, source: str) -> Any:
+    # Composing succeeds on nodes that have no safe constructor (a bare `=`, the value key of
+    # YAML 1.1): a problem of the file, with its line, not a crash.
+    import yaml
+
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        tag = _tag_of(err)
+        reason = ("a bare = is YAML's value key: quote it ('=')" if tag == "tag:yaml.org,2002:value"
+                  else f"unknown tag {tag!r}: quote the value or remove the tag" if tag
+                  else getattr(err, "problem", None) or str(err).splitlines()[0])
+        raise InputError([Problem(source, mark.line + 1 if mark else None, "", f"malformed YAML: {reason}")]) from None
+
+
+def _tag_of(err: yaml.YAMLError) -> str | None:
+    found = re.search(r"for the tag '([^']*)'", str(getattr(err, "problem", "") or ""))
+    return found.group(1) if found else None
 
 
 def safe_load(text: str, source: str) -> Any:
     """yaml.safe_load with the limits and duplicate-key check of parse_yaml; None for an empty text."""
     node, _ = _compose(text, source)
-    return None if node is None else yaml.SafeLoader("").construct_document(node)
+    return None if node is None else _construct(node, source)
 
 
 def load_yaml(path: str | Path) -> YamlDocument:

@@ -16,6 +16,7 @@ from ..collection import collection_request
 from ..errors import InputError, Problem
 from ..facts import FactsRefused, load_facts
 from ..hosts import load_checked_profile
+from ..plaindata import plain
 from ..reports.console import short
 from ..resolve import HostContext, resolve
 from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
@@ -157,7 +158,7 @@ def _verify(args: argparse.Namespace) -> int:
     today = args.today or date.today()
     baseline = resolve(catalog, loaded, HostContext(name=name, declared_class=declared, site=site,
                                                     site_id=site.site.id if site else None), today)
-    applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
+    applications = plain(loaded.profile.applications)
     scan = run_evaluation(
         [HostInput(name, baseline=baseline, facts=facts, applications=applications,
                    status="error" if refused else "ok", error=refused)],
@@ -172,7 +173,7 @@ def _request(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     loaded, _ = _profile_with_site(args, catalog)
     baseline = resolve(catalog, loaded, HostContext(name="offline", declared_class=declared), date.today())
-    applications = [a.model_dump(mode="json") for a in loaded.profile.applications]
+    applications = plain(loaded.profile.applications)
     text = json.dumps(collection_request(baseline, applications), indent=2) + "\n"
     if args.output:
         args.output.write_text(text, encoding="utf-8")

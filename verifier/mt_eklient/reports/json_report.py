@@ -85,7 +85,7 @@ def _dumps(value: Any) -> str:
 
 
 # Catalog text of a control: the same for every host, written once per report in `controls`.
-_CATALOG_TEXT = ("rationale", "references")
+_CATALOG_TEXT = ("rationale", "references", "meanings")
 
 
 class JsonWriter:

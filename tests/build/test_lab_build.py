@@ -1,27 +1,24 @@
-"""playbooks/build_wm.yml against the simulated lab (`mtk lab ansible-playbook`), in an isolated
-lab directory: converge every WM host, idempotence, check mode, WinRM kept, refusals, call budget."""
+"""playbooks/build_wm.yml against the simulated lab over real WinRM (`mtk lab ansible-playbook`, the
+session's lab of tests/lab_session.py): converge every WM host, idempotence, check mode, WinRM kept,
+refusals, call budget, and the vaulted password in no output or lab file."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from lab_session import BUILT, recap
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = "playbooks/build_wm.yml"
 LAB_INVENTORY = REPO / "inventories" / "lab"
 SHADOW = REPO / "verifier" / "mt_eklient" / "lab" / "ansible" / "collections" / "ansible_collections"
 MAX_CALLS_PER_HOST = 40
-RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
-                   r"\s+failed=(?P<failed>\d+)", re.MULTILINE)
 
 pytestmark = pytest.mark.skipif(
     not (REPO / "verifier" / "mt_eklient" / "commands" / "lab.py").is_file(), reason="no `mtk lab` command yet")
@@ -39,53 +36,6 @@ def _missing_standins() -> list[str]:
         if not (SHADOW / namespace / collection / "plugins" / "action" / f"{module}.py").is_file():
             missing.append(fqcn)
     return missing
-
-
-def mtk(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    beside = Path(sys.executable).parent / "mtk"
-    command = [str(beside)] if beside.is_file() else [sys.executable, "-m", "mt_eklient.cli"]
-    result = subprocess.run([*command, *args], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"mtk {' '.join(args)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    return result
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    return {m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")} for m in RECAP.finditer(output)}
-
-
-class Lab:
-    def __init__(self, directory: Path, inventory: Path | None = None):
-        self.dir = directory
-        self.env = {**os.environ, "MTK_LAB_DIR": str(directory), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
-                    "MTK_LAB_TRANSPORT": "inprocess"}  # the build matrix in-process; over WinRM: tests/winrm
-        if inventory:
-            self.env["MTK_LAB_INVENTORY"] = str(inventory)
-
-    def up(self) -> None:
-        mtk("lab", "up", env=self.env)
-
-    def reset(self, *hosts: str) -> None:
-        mtk("lab", "reset", *hosts, env=self.env)
-
-    def play(self, *args: str, expect_rc: int | None = 0) -> subprocess.CompletedProcess[str]:
-        result = mtk("lab", "ansible-playbook", PLAYBOOK, *args, env=self.env, check=False)
-        if expect_rc is not None and result.returncode != expect_rc:
-            raise AssertionError(f"build exited {result.returncode}, expected {expect_rc}\n"
-                                 f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
-        return result
-
-    def state(self, host: str) -> dict[str, Any]:
-        return json.loads((self.dir / f"{host}.json").read_text())
-
-    def journal(self, host: str) -> list[dict[str, Any]]:
-        path = self.dir / f"{host}.journal.jsonl"
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    def facts(self, host: str) -> dict[str, Any]:
-        return json.loads(mtk("lab", "facts", host, env=self.env).stdout)
 
 
 def _hosts() -> dict[str, dict[str, Any]]:
@@ -113,18 +63,16 @@ MISMATCHED = sorted(h for h, v in HOSTS.items()
 
 
 @pytest.fixture(scope="module")
-def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The session's built lab (tests/conftest.py), copied, and a second build run on the copy."""
+def built(built_lab) -> dict[str, Any]:
+    """The session's lab over WinRM (tests/lab_session.py) as built, and a second build run on it."""
     missing = _missing_standins()
     if missing:
         pytest.skip(f"the simulated lab has no stand-in for {', '.join(missing)} yet")
     if not WM_HOSTS:
         pytest.skip("no buildable WM host in the lab inventory")
-    built_lab = request.getfixturevalue("built_lab")
-    assert sorted(WM_HOSTS) == sorted(built_lab.hosts), "the session fixture builds other hosts than this module's"
-    lab = Lab(built_lab.copy_to(tmp_path_factory.mktemp("lab") / "state"))
-    second = lab.play("--limit", ",".join(WM_HOSTS), "-e", "mtk_build_batch=100%")
-    return {"lab": lab, "first": built_lab.first_run, "second": second, "calls": dict(built_lab.calls)}
+    assert sorted(WM_HOSTS) == sorted(BUILT), "the session lab builds other hosts than the inventory's WM clients"
+    second = built_lab.play("--limit", ",".join(WM_HOSTS), "-e", "mtk_build_batch=100%")
+    return {"lab": built_lab, "first": built_lab.first_run, "second": second, "calls": dict(built_lab.calls)}
 
 
 def test_converges_every_wm_host(built):
@@ -137,12 +85,20 @@ def test_converges_every_wm_host(built):
         assert plate["class"] == HOSTS[host]["mt_class"] and plate["profile_id"] == HOSTS[host]["mt_profile"]
 
 
+def test_the_preflight_knows_the_controllers_address_on_the_lab(built):
+    # The lab inventory connects over winrm to an address, as a site does: no "address unknown" warning.
+    for run in (built["first"], built["second"]):
+        assert "controller's address" not in " ".join((run.stdout + run.stderr).split())  # Ansible wraps warnings
+
+
 def test_second_run_changes_nothing(built):
     stats = recap(built["second"].stdout)
     assert {h: stats[h]["changed"] for h in WM_HOSTS} == {h: 0 for h in WM_HOSTS}
     for host in WM_HOSTS:
+        # A compliant host: the preflight's collection and the verification's, nothing else.
         second_run = built["lab"].journal(host)[built["calls"][host]:]
-        assert second_run and not [e for e in second_run if e.get("changed")]
+        assert len(second_run) == 2 and all(str(e["args"].get("script", "")).startswith("# mtk-collector")
+                                            for e in second_run), [e.get("module") for e in second_run]
 
 
 def test_allow_listed_device_ids_are_exactly_the_profiles(built):
@@ -159,8 +115,7 @@ def test_allow_listed_device_ids_are_exactly_the_profiles(built):
     registry = {k.casefold(): v for k, v in built["lab"].facts(host)["registry"].items()}
     assert registry.get(key.casefold()) == wanted
     second_run = built["lab"].journal(host)[built["calls"][host]:]
-    registry_calls = [e for e in second_run if "ExactKeys" in json.dumps(e)]
-    assert registry_calls and not [e for e in registry_calls if e.get("changed")]
+    assert second_run and not [e for e in second_run if e.get("changed") or "mtk-applier" in json.dumps(e)]
 
 
 def test_remote_calls_per_host_within_budget(built):
@@ -181,73 +136,77 @@ def test_winrm_stays_reachable_from_the_management_zone(built):
         assert management, f"{host}: no WinRM allow rule in the managed group"
 
 
-def test_check_mode_on_a_fresh_host_changes_nothing(built, tmp_path):
-    lab = Lab(tmp_path)
-    lab.up()
+def test_check_mode_on_a_fresh_host_changes_nothing(built_lab):
     host = WM_HOSTS[0]
-    before = lab.state(host)
-    result = lab.play("--limit", host, "--check", "--diff")
-    assert recap(result.stdout)[host]["changed"] > 0  # it reports what it would do ...
-    assert lab.state(host) == before  # ... and does none of it
-    assert all(int(e.get("applied") or 0) == 0 for e in lab.journal(host))
+    with built_lab.preserved():
+        built_lab.run("lab", "reset", host)
+        before = built_lab.state(host)
+        result = built_lab.play("--limit", host, "--check", "--diff")
+        assert recap(result.stdout)[host]["changed"] > 0  # it reports what it would do ...
+        assert built_lab.state(host) == before  # ... and does none of it
+        assert built_lab.journal(host) and all(int(e.get("applied") or 0) == 0 for e in built_lab.journal(host))
 
 
 @pytest.mark.parametrize("host", M_HOSTS + MISMATCHED)
-def test_refused_hosts_are_never_touched(tmp_path, host):
+def test_refused_hosts_are_never_touched(built_lab, host):
     if _missing_standins():
         pytest.skip("lab stand-ins missing")
-    lab = Lab(tmp_path)
-    lab.up()
-    before = lab.state(host)
-    result = lab.play("--limit", host, expect_rc=None)
-    assert result.returncode != 0
-    assert f"REFUSED {host}" in result.stdout
-    reason = "vendor-managed" if host in M_HOSTS else "does not match the profile's class"
-    assert reason in result.stdout
-    assert lab.state(host) == before and lab.journal(host) == []  # not even a read
+    with built_lab.preserved():
+        before, calls = built_lab.state(host), built_lab.journal(host)
+        result = built_lab.play("--limit", host, expect=None)
+        assert result.returncode != 0
+        assert f"REFUSED {host}" in result.stdout
+        reason = "vendor-managed" if host in M_HOSTS else "does not match the profile's class"
+        assert reason in result.stdout
+        assert built_lab.state(host) == before and built_lab.journal(host) == calls  # not even a read
 
 
-def test_one_refused_host_stops_the_whole_run(tmp_path):
+def test_one_refused_host_stops_the_whole_run(built_lab):
     if _missing_standins() or not (M_HOSTS and WM_HOSTS):
         pytest.skip("needs lab stand-ins, an M host and a WM host")
-    lab = Lab(tmp_path)
-    lab.up()
     targets = [WM_HOSTS[0], M_HOSTS[0]]
-    result = lab.play("--limit", ",".join(targets), expect_rc=None)
-    assert result.returncode != 0 and f"REFUSED {M_HOSTS[0]}" in result.stdout
-    for host in targets:
-        assert not [e for e in lab.journal(host) if e.get("changed")], f"{host} was changed"
+    with built_lab.preserved():
+        built_lab.run("lab", "reset", WM_HOSTS[0])
+        result = built_lab.play("--limit", ",".join(targets), expect=None)
+        assert result.returncode != 0 and f"REFUSED {M_HOSTS[0]}" in result.stdout
+        for host in targets:
+            assert not [e for e in built_lab.journal(host) if e.get("changed")], f"{host} was changed"
 
 
-def test_out_of_support_os_is_refused(tmp_path):
+def test_out_of_support_os_is_refused(built_lab, tmp_path):
     if _missing_standins() or not WM_HOSTS:
         pytest.skip("needs lab stand-ins and a WM host")
     inventory = tmp_path / "inventory"
-    shutil.copytree(LAB_INVENTORY, inventory)
+    shutil.copytree(built_lab.inventory, inventory)
     host = WM_HOSTS[0]
     vars_file = inventory / "host_vars" / f"{host}.yml"
     data = yaml.safe_load(vars_file.read_text())
     data["mtk_lab_edition"] = "win10-ltsb-2016"
     vars_file.write_text(yaml.safe_dump(data))
-    lab = Lab(tmp_path / "state", inventory=inventory)
-    lab.up()
-    result = lab.play("--limit", host, expect_rc=None)
-    assert result.returncode != 0
-    assert "support ended" in result.stdout and "mt_preflight_os_override" in result.stdout
-    assert not [e for e in lab.journal(host) if e.get("changed")]
+    env = {**built_lab.env, "MTK_LAB_INVENTORY": str(inventory)}
+    with built_lab.preserved():
+        built_lab.run("lab", "reset", host, env=env)  # a fresh install of an edition out of support
+        result = built_lab.play("--limit", host, expect=None, env=env)
+        assert result.returncode != 0
+        assert "support ended" in result.stdout and "mt_preflight_os_override" in result.stdout
+        assert not [e for e in built_lab.journal(host) if e.get("changed")]
 
 
-def test_invalid_profile_is_refused_naming_file_and_field(tmp_path):
+def test_invalid_profile_is_refused_naming_file_and_field(built_lab, tmp_path):
     if _missing_standins() or "wm1-sono-01" not in WM_HOSTS:
         pytest.skip("needs lab stand-ins and wm1-sono-01")
     profiles = tmp_path / "profiles"
     shutil.copytree(REPO / "profiles", profiles)
     path = profiles / "sonora-review-4.yml"
     path.write_text(path.read_text().replace("pacs: [10.30.4.10, 10.30.4.11]", "pacs: [10.30.4.10/33]"))
-    lab = Lab(tmp_path / "state")
-    lab.up()
-    result = lab.play("--limit", "wm1-sono-01", "-e", f"mt_preflight_profiles_dir={profiles}", expect_rc=None)
-    assert result.returncode != 0
-    assert re.search(r"REFUSED wm1-sono-01: invalid input: \S*sonora-review-4\.yml:\d+: network\.zones\.pacs\[0\]",
-                     result.stdout), result.stdout[-3000:]
-    assert lab.journal("wm1-sono-01") == []
+    with built_lab.preserved():
+        calls = built_lab.journal("wm1-sono-01")
+        result = built_lab.play("--limit", "wm1-sono-01", "-e", f"mt_preflight_profiles_dir={profiles}", expect=None)
+        assert result.returncode != 0
+        assert re.search(r"REFUSED wm1-sono-01: invalid input: \S*sonora-review-4\.yml:\d+: "
+                         r"network\.zones\.pacs\[0\]", result.stdout), result.stdout[-3000:]
+        assert built_lab.journal("wm1-sono-01") == calls
+
+
+def test_password_never_shown(built_lab):
+    built_lab.assert_password_nowhere()

@@ -3,31 +3,27 @@
 In process (fast): on every WM lab host as built, the plan is empty; for every drift kind on every WM
 lab host, the plan lists exactly the changes that undo it (and the failing controls the build does
 not set). End to end (`mtk lab plan` in a subprocess): one collector call per planned host, none on
-refused hosts, the JSON validates against its schema, exit 0/1/3; a build then empties the plan.
+refused hosts, the JSON validates against its schema, exit 0/1/3; a build then empties the plan. The
+end-to-end part runs over real WinRM on the session's lab (tests/lab_session.py).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_session import BUILT
 from mt_eklient.changeset import plan_host
 from mt_eklient.collection import collection_request
 from mt_eklient.hosts import host_context, resolve_host
-from mt_eklient.lab import drift, store
+from mt_eklient.lab import drift
 from mt_eklient.lab.facts import facts_from_state
 from mt_eklient.lab.inventory import lab_hosts
 from mt_eklient.reports.plan_report import render_text, validate_plan
-
-REPO = Path(__file__).resolve().parents[2]
-PLAYBOOK = REPO / "playbooks" / "build_wm.yml"
 
 # drift kind -> (controls whose changes undo it, failing controls the build does not set itself).
 # A host where a control does not apply (its profile allows USB, forbids antivirus) expects neither.
@@ -49,23 +45,13 @@ def test_every_drift_kind_is_covered():
 
 
 @pytest.fixture(scope="module")
-def lab_dir(built_lab, tmp_path_factory) -> Path:
-    return built_lab.copy_to(tmp_path_factory.mktemp("plan") / "state")
-
-
-@pytest.fixture(scope="module")
-def planners(lab_dir: Path, built_lab):
+def planners(built_lab):
     """{host: (plan(state) -> HostPlan, built state, applicable control ids)} for the built WM hosts."""
     today = date.today()
     hostvars = lab_hosts()
-    saved = os.environ.get("MTK_LAB_DIR")
-    os.environ["MTK_LAB_DIR"] = str(lab_dir)
-    try:
-        states = {h: store.read_state(h) for h in built_lab.hosts}
-    finally:
-        os.environ.pop("MTK_LAB_DIR") if saved is None else os.environ.__setitem__("MTK_LAB_DIR", saved)
+    states = built_lab.states()
     out = {}
-    for name in built_lab.hosts:
+    for name in BUILT:
         loaded, baseline = resolve_host(name, hostvars[name], today)
         request = collection_request(baseline, [a.model_dump(mode="json") for a in loaded.profile.applications])
         context = host_context(name, hostvars[name])
@@ -119,45 +105,13 @@ def test_typed_before_and_after(planners):
     assert usb["references"] and usb["area"]
 
 
-# -- end to end: `mtk lab plan` ----------------------------------------------------------------
+# -- end to end: `mtk lab plan` over WinRM (the session's lab, tests/lab_session.py) ----------------
 
 
-def _mtk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    beside = Path(sys.executable).parent / "mtk"
-    cmd = [str(beside)] if beside.is_file() else [sys.executable, "-m", "mt_eklient.cli"]
-    return subprocess.run([*cmd, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
-
-
-def _collector_calls(env: dict[str, str], hosts: list[str]) -> dict[str, int]:
-    saved = os.environ.get("MTK_LAB_DIR")
-    os.environ["MTK_LAB_DIR"] = env["MTK_LAB_DIR"]
-    try:
-        return {h: sum(1 for e in store.read_journal(h) if str((e.get("args") or {}).get("script", ""))
-                       .startswith("# mtk-collector")) for h in hosts}
-    finally:
-        os.environ.pop("MTK_LAB_DIR") if saved is None else os.environ.__setitem__("MTK_LAB_DIR", saved)
-
-
-def _journal_length(env: dict[str, str], host: str) -> int:
-    saved = os.environ.get("MTK_LAB_DIR")
-    os.environ["MTK_LAB_DIR"] = env["MTK_LAB_DIR"]
-    try:
-        return len(store.read_journal(host))
-    finally:
-        os.environ.pop("MTK_LAB_DIR") if saved is None else os.environ.__setitem__("MTK_LAB_DIR", saved)
-
-
-@pytest.fixture
-def lab_env(built_lab, tmp_path) -> dict[str, str]:
-    env = {**os.environ, "MTK_LAB_DIR": str(built_lab.copy_to(tmp_path / "state")), "MTK_LAB_LATENCY": "0",
-           "MTK_LAB_TRANSPORT": "inprocess", "ANSIBLE_NOCOLOR": "1"}
-    env.pop("MTK_LAB_INVENTORY", None)
-    return env
-
-
-def _plan(env: dict[str, str], tmp_path: Path, limit: str, name: str) -> tuple[int, dict[str, Any], str]:
+def _plan(lab, tmp_path: Path, limit: str, name: str) -> tuple[int, dict[str, Any], str]:
     out = tmp_path / f"{name}.json"
-    result = _mtk(env, "lab", "plan", "--limit", limit, "--json", str(out), "--html", str(tmp_path / f"{name}.html"))
+    result = lab.run("lab", "plan", "--limit", limit, "--json", str(out), "--html", str(tmp_path / f"{name}.html"),
+                     expect=None)
     assert result.returncode in (0, 1, 3), result.stderr[-3000:]
     document = json.loads(out.read_text(encoding="utf-8"))
     assert validate_plan(document) == []
@@ -165,48 +119,46 @@ def _plan(env: dict[str, str], tmp_path: Path, limit: str, name: str) -> tuple[i
     return result.returncode, document, result.stdout
 
 
-def test_lab_plan_after_drift_then_build_empties_it(built_lab, lab_env, tmp_path):
-    hosts = list(built_lab.hosts)
+def test_lab_plan_after_drift_then_build_empties_it(built_lab, tmp_path):
+    lab = built_lab
+    hosts = list(BUILT)
     victim = "wm1-sono-01"
-    before = _collector_calls(lab_env, hosts)
-    code, document, _ = _plan(lab_env, tmp_path, ",".join(hosts), "built")
-    assert code == 0 and document["summary"]["changes"] == 0, document["summary"]
-    assert {h: n - before[h] for h, n in _collector_calls(lab_env, hosts).items()} == {h: 1 for h in hosts}
+    with lab.preserved():
+        before = lab.collector_calls()
+        code, document, _ = _plan(lab, tmp_path, ",".join(hosts), "built")
+        assert code == 0 and document["summary"]["changes"] == 0, document["summary"]
+        after = lab.collector_calls()
+        assert {h: after[h] - before[h] for h in hosts} == {h: 1 for h in hosts}
 
-    for kind in ("av-exclusion-added", "usb-storage-enabled", "local-admin-added", "smb1-enabled",
-                 "firewall-allow-any-outbound"):
-        assert _mtk(lab_env, "lab", "drift", victim, kind).returncode == 0
-    code, document, text = _plan(lab_env, tmp_path, ",".join(hosts), "drifted")
-    assert code == 1
-    by_host = {h["host"]: h for h in document["hosts"]}
-    assert {c["control"] for c in by_host[victim]["changes"]} == {
-        "AV-EXCL-PATHS", "RM-USBSTOR-OFF", "ACC-LOCAL-ADMINS", "SMB-V1-FEATURE", "FW-NO-OPEN-OUTBOUND"}
-    assert by_host[victim]["needs_reboot"] and document["summary"]["needs_reboot"] == [victim]
-    assert all(not h["changes"] for n, h in by_host.items() if n != victim)
-    assert "RM-USBSTOR-OFF registry_value HKLM\\SYSTEM\\CurrentControlSet\\Services\\USBSTOR\\Start: 3 -> 4" in text
+        for kind in ("av-exclusion-added", "usb-storage-enabled", "local-admin-added", "smb1-enabled",
+                     "firewall-allow-any-outbound"):
+            lab.run("lab", "drift", victim, kind)
+        code, document, text = _plan(lab, tmp_path, ",".join(hosts), "drifted")
+        assert code == 1
+        by_host = {h["host"]: h for h in document["hosts"]}
+        assert {c["control"] for c in by_host[victim]["changes"]} == {
+            "AV-EXCL-PATHS", "RM-USBSTOR-OFF", "ACC-LOCAL-ADMINS", "SMB-V1-FEATURE", "FW-NO-OPEN-OUTBOUND"}
+        assert by_host[victim]["needs_reboot"] and document["summary"]["needs_reboot"] == [victim]
+        assert all(not h["changes"] for n, h in by_host.items() if n != victim)
+        assert "RM-USBSTOR-OFF registry_value HKLM\\SYSTEM\\CurrentControlSet\\Services\\USBSTOR\\Start: 3 -> 4" in text
 
-    if not PLAYBOOK.is_file():
-        pytest.skip("no build playbook")
-    built = _mtk(lab_env, "lab", "ansible-playbook", str(PLAYBOOK), "--limit", victim,
-                 "-e", "mt_preflight_os_override=true")
-    assert built.returncode == 0, built.stdout[-4000:]
-    code, document, _ = _plan(lab_env, tmp_path, victim, "rebuilt")
-    assert code == 0 and document["hosts"][0]["changes"] == [], document["hosts"][0]
-    scan = _mtk(lab_env, "lab", "scan", "--limit", victim, "--no-history", "-q")
-    assert scan.returncode == 0, scan.stdout[-3000:]
+        lab.build(victim)
+        code, document, _ = _plan(lab, tmp_path, victim, "rebuilt")
+        assert code == 0 and document["hosts"][0]["changes"] == [], document["hosts"][0]
+        lab.run("lab", "scan", "--limit", victim, "--no-history", "-q")
+    lab.assert_password_nowhere(files=sorted(tmp_path.iterdir()))
 
 
-def test_refused_hosts_are_planned_without_a_remote_call(lab_env, tmp_path):
+def test_refused_hosts_are_planned_without_a_remote_call(built_lab, tmp_path):
     refused = ["m1-ct-01", "wm1-mismatch-01"]
-    before = {h: _journal_length(lab_env, h) for h in refused}
-    code, document, text = _plan(lab_env, tmp_path, ",".join(refused), "refused")
+    before = {h: len(built_lab.journal(h)) for h in refused}
+    code, document, text = _plan(built_lab, tmp_path, ",".join(refused), "refused")
     assert code == 3
     assert {h["host"]: h["status"] for h in document["hosts"]} == {h: "refused" for h in refused}
     assert "vendor-managed medical computer" in text
-    assert {h: _journal_length(lab_env, h) for h in refused} == before
+    assert {h: len(built_lab.journal(h)) for h in refused} == before
 
 
-def test_bad_inventory_is_exit_2(lab_env, tmp_path):
-    result = _mtk(lab_env, "plan", "-i", str(tmp_path / "missing.yml"), "--json", str(tmp_path / "p.json"))
-    assert result.returncode == 2, result.stderr
+def test_bad_inventory_is_exit_2(built_lab, tmp_path):
+    result = built_lab.run("plan", "-i", str(tmp_path / "missing.yml"), "--json", str(tmp_path / "p.json"), expect=2)
     assert "Traceback" not in result.stderr and not (tmp_path / "p.json").exists()

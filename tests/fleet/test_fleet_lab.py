@@ -1,6 +1,7 @@
-"""The fleet overview of a synthetic history built through the simulated lab (docs/lab.md):
+"""The fleet overview of a synthetic history made through the simulated lab over real WinRM
+(docs/lab.md; the session's lab, tests/lab_session.py):
 
-build the four WM clients -> scan (clean) -> drift: AppLocker removed on the anaesthesia kiosk
+the four WM clients as built -> scan (clean) -> drift: AppLocker removed on the anaesthesia kiosk
 (whose manufacturer forbids antivirus) and Defender real-time off on the ultrasound station ->
 scan -> rebuild the ultrasound station, the lab PC becomes unreachable -> scan. Then
 `mtk report fleet` from the history and from the JSON reports: the drifted/unprotected hosts rank
@@ -12,45 +13,31 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import subprocess
-import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from browser_helpers import screenshot
-from fleet_helpers import REPO
+from lab_session import BUILT, LabSession
 from mt_eklient import lifecycle
 from mt_eklient.fleet.charts import OVERALL, WINDOW_COLOURS
 from mt_eklient.fleet.state import add_months
 
-sys.path.insert(0, str(REPO / "tests" / "scan"))
-from scan_helpers import mtk
-
-PLAYBOOK = REPO / "playbooks" / "build_wm.yml"
-BUILT = ["wm1-sono-01", "wm0-lab-01", "wm0-pacs-01", "wm2-anest-01"]
-BUILD_EXTRA = ["-e", "mt_preflight_os_override=true", "-e", "mtk_build_batch=100%"]
-
 
 class Lab:
-    def __init__(self, root: Path):
+    """The session's lab over WinRM (tests/lab_session.py) with this module's history and reports."""
+
+    def __init__(self, session: LabSession, root: Path):
+        self.session = session
         self.root = root
         self.history = root / "history.sqlite"
-        self.env = dict(os.environ, MTK_LAB_DIR=str(root / "state"), MTK_LAB_LATENCY="0",
-                        MTK_LAB_INVENTORY=str(REPO / "inventories" / "lab"))
-        self.env.pop("MTK_HISTORY", None)
+        self.scans: list[Path] = []
 
     def run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
-        result = mtk(*args, env=self.env, cwd=self.root, timeout=300)
-        if expect is not None and result.returncode != expect:
-            raise AssertionError(f"mtk {' '.join(args)}: exit {result.returncode}, expected {expect}\n"
-                                 f"{result.stdout[-4000:]}\n{result.stderr[-3000:]}")
-        return result
-
-    def build(self, limit: str) -> None:
-        self.run("lab", "ansible-playbook", str(PLAYBOOK), "--limit", limit, *BUILD_EXTRA)
+        return self.session.run(*args, expect=expect, cwd=self.root)
 
     def scan(self, name: str, expect: int) -> Path:
         out = self.root / f"{name}.json"
@@ -65,21 +52,18 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Lab:
-    if not PLAYBOOK.is_file():
-        pytest.fail("playbooks/build_wm.yml is missing: the lab's WM clients cannot be built")
-    lab = Lab(tmp_path_factory.mktemp("fleet-lab"))
-    lab.run("lab", "up")
-    lab.build(",".join(BUILT))
-    lab.scans = [lab.scan("clean", 0)]
-    lab.run("lab", "drift", "wm2-anest-01", "applocker-removed")
-    lab.run("lab", "drift", "wm1-sono-01", "defender-realtime-off")
-    lab.scans.append(lab.scan("drifted", 1))
-    lab.run("lab", "reset", "wm1-sono-01")
-    lab.build("wm1-sono-01")
-    lab.run("lab", "drift", "wm0-lab-01", "unreachable")
-    lab.scans.append(lab.scan("rebuilt", 3))
-    return lab
+def lab(built_lab: LabSession, tmp_path_factory) -> Iterator[Lab]:
+    lab = Lab(built_lab, tmp_path_factory.mktemp("fleet-lab"))
+    with built_lab.preserved():
+        lab.scans = [lab.scan("clean", 0)]
+        lab.run("lab", "drift", "wm2-anest-01", "applocker-removed")
+        lab.run("lab", "drift", "wm1-sono-01", "defender-realtime-off")
+        lab.scans.append(lab.scan("drifted", 1))
+        lab.run("lab", "reset", "wm1-sono-01")
+        built_lab.build("wm1-sono-01")
+        lab.run("lab", "drift", "wm0-lab-01", "unreachable")
+        lab.scans.append(lab.scan("rebuilt", 3))
+        yield lab
 
 
 def hosts(report: dict) -> dict[str, dict]:

@@ -244,3 +244,13 @@ def test_bench_smoke(tmp_path):
     assert row["mtk_rss_mb"]["median"] > 10 and row["json_kb_per_host"]["median"] > 1
 
 
+
+
+def test_a_host_that_is_not_windows_is_named_so():
+    # Ansible's own advice for a PowerShell module run on a POSIX connection (set the interpreter) misleads.
+    status, reason = scan.classify_failure("failed", {
+        "msg": "The module failed to execute correctly, you probably need to set the interpreter.\n"
+               "See stdout/stderr for the exact error", "module_stderr": "/bin/sh: 1: powershell: not found"}, 9)
+    assert status == "error"
+    assert reason.startswith("the host is not a Windows host as Ansible reaches it: the collector is a PowerShell "
+                             "module, so give the host ansible_connection winrm or psrp. Error: The module failed")

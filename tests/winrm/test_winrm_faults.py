@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 
 import pytest
-from winrm_helpers import CANARY, REPO, WinRMLab, running
+from lab_session import CANARY, REPO, LabSession
 
 BIG_HOST = "wm0-pacs-01"
 OTHER_HOST = "wm0-lab-01"
@@ -31,14 +31,15 @@ FAULTS = {
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    with running(WinRMLab(tmp_path_factory.mktemp("winrm-faults"))) as lab:
-        yield lab
+def lab(lab_session: LabSession):
+    """The session's lab (tests/lab_session.py), put back as it was after this module."""
+    with lab_session.preserved():
+        yield lab_session
 
 
-def scan(lab: WinRMLab, limit: str, expect: int, *extra: str) -> dict[str, dict]:
-    report = lab.root / "report.json"
-    lab.run("lab", "scan", "--limit", limit, "--json", str(report), *extra, expect=expect)
+def scan(lab: LabSession, limit: str, expect: int, *extra: str) -> dict[str, dict]:
+    report = lab.root / "faults-report.json"
+    lab.run("lab", "scan", "--limit", limit, "--json", str(report), "--no-history", *extra, expect=expect)
     return {h["host"]: h for h in json.loads(report.read_text())["hosts"]}
 
 
@@ -53,7 +54,7 @@ def test_each_fault_is_one_host_error_naming_what_to_check(lab):
     lab.run("lab", "reset", *FAULTS)
     hosts = scan(lab, ",".join(FAULTS), 1)  # fresh hosts: controls fail, but every host was collected
     assert {h: r["status"] for h, r in hosts.items()} == {h: "ok" for h in FAULTS}
-    lab.assert_canary_nowhere()
+    lab.assert_password_nowhere()
 
 
 def test_slow_receive_runs_into_the_task_timeout(lab):
@@ -110,6 +111,7 @@ def test_a_megabyte_collector_result_crosses_intact(lab):
 
 def test_testinfra_winrm_url_runs_the_controls_against_the_endpoint(lab, tmp_path):
     """The documented `pytest --hosts winrm://USER:PASSWORD@HOST:PORT` path (testinfra's own backend)."""
+    lab.run("lab", "reset", OTHER_HOST)  # a fresh host: some controls fail, some pass
     endpoint = lab.endpoint(OTHER_HOST)
     junit = tmp_path / "junit.xml"
     env = dict(lab.env, REQUESTS_CA_BUNDLE=str(lab.dir / "winrm" / "ca.pem"))

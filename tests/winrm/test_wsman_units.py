@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from lab_session import REPO
 from mt_eklient.lab import faults, modexec, wsman
-from winrm_helpers import REPO
 
 ECHO = wsman.CommandResult
 

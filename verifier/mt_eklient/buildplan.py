@@ -506,7 +506,7 @@ class _Planner:
             "policy": patching.policy,
             "server_selection": "managed_server" if patching.wsus else "default",
             "accept_list": list(patching.approved_kbs) if patching.policy == "vendor_approved" else [],
-            "reject_list": list(patching.blocked_kbs),
+            "reject_list": [b.kb for b in patching.blocked()],
         }
         compensating = []
         if not profile.antivirus.permitted:

@@ -147,3 +147,16 @@ def test_procedures_are_shown_with_the_baseline(sonora, write_profile):
                           capture_output=True, text=True, check=True).stdout
     assert show.rstrip().splitlines()[-1] == ("procedure (not checked on the machine): Close SonoRev Review before "
                                              "updates are installed (Network and Security Guide 4.2.1, 5.3)")
+
+
+def test_a_draft_takes_working_days_in_place_of_its_defer_days_placeholder(tmp_path):
+    from pathlib import Path
+    draft = (Path(__file__).parent / "golden" / "mds2" / "infuview-5.yml").read_text()
+    line = next(line for line in draft.splitlines() if line.strip().startswith("defer_days:"))
+    assert "replace with defer_working_days" in line  # the placeholder says how
+    path = tmp_path / "infuview-5.yml"
+    draft = draft.replace("<sha256 of the workbook>", "a" * 64)  # the golden file's stand-in for the hash
+    path.write_text(draft.replace(line, "  defer_working_days: 5  # security guide: five working days"))
+    run = _validate(path)
+    assert run.returncode == 0, run.stderr
+    assert "patching.defer" not in run.stdout + run.stderr

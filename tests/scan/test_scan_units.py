@@ -244,6 +244,16 @@ def test_bench_smoke(tmp_path):
     assert row["mtk_rss_mb"]["median"] > 10 and row["json_kb_per_host"]["median"] > 1
 
 
+def test_bench_floor_smoke(tmp_path):
+    """bench/fleet_scan.py --mode floor: the no-op play reaches every host and its CPU is measured."""
+    out = tmp_path / "floor.json"
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--mode", "floor", "--hosts", "3",
+                             "--forks", "3", "--repeat", "1", "--json", str(out)], capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["mode"] == "floor" and row["each"][0]["ok_hosts"] == 3
+    assert row["ansible_cpu_ms_per_host"]["median"] > 0
 
 
 def test_a_host_that_is_not_windows_is_named_so():

@@ -166,6 +166,8 @@ def _control_rows(controls: list[dict[str, Any]]) -> str:
         expected = (f'<small class="muted">{e(c["compare"].replace("_", " "))}</small><br>'
                     f"{value_html(c['expected'], meanings)}") if judged else ""
         actual = value_html(c["actual"], meanings) if judged else ""
+        if c["status"] == "error" and c["actual"] is None:  # not read, which is not "not set"
+            actual = '<span class="muted">could not be read (see details)</span>'
         out.append(
             f'<tr class="{e(c["status"])}"><td>{_tag(c["status"])}<br><small>{e(c["severity"])}</small></td>'
             f"<td><b class=\"id\">{e(c['id'])}</b><br>{e(c['title'])}<br><small class=\"muted\">{e(c['area'])}</small></td>"

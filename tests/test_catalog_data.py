@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 TODAY = date(2026, 11, 25)
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
+SITE = "region-vastland"  # sites/region-vastland.yml: the example profiles leave their site facts to it
 # The lab inventory refers to these ids; renaming one breaks it.
 EXAMPLE_PROFILES = {
     "sonora-review-4": "WM1",
@@ -268,7 +269,7 @@ def test_profiles_folder_holds_exactly_the_example_profiles():
 
 @pytest.mark.parametrize(("profile_id", "label"), EXAMPLE_PROFILES.items())
 def test_example_profile_resolves_for_its_own_class(profile_id, label):
-    loaded, baseline = resolve_host("h1", {"mt_class": label, "mt_profile": profile_id}, TODAY)
+    loaded, baseline = resolve_host("h1", {"mt_class": label, "mt_profile": profile_id, "mt_site": SITE}, TODAY)
     assert loaded.profile.classification.label == label
     assert len(baseline.controls) == len(CATALOG.controls)
     applicable = [c for c in baseline.controls if c.status != "not_applicable"]
@@ -285,7 +286,7 @@ def test_example_profile_resolves_for_its_own_class(profile_id, label):
 
 @pytest.mark.parametrize("profile_id", EXAMPLE_PROFILES)
 def test_compensating_controls_apply_to_their_profile(profile_id):
-    hostvars = {"mt_class": EXAMPLE_PROFILES[profile_id], "mt_profile": profile_id}
+    hostvars = {"mt_class": EXAMPLE_PROFILES[profile_id], "mt_profile": profile_id, "mt_site": SITE}
     loaded, baseline = resolve_host("h1", hostvars, TODAY)
     by_id = {c.id: c for c in baseline.controls}
     for control_id in loaded.profile.antivirus.compensating_controls:
@@ -301,9 +302,9 @@ def test_m_profile_is_verified_only_against_manufacturer_guarantees():
 
 
 def test_example_waivers_show_a_valid_and_an_expired_waiver():
-    _, sonora = resolve_host("h1", {"mt_class": "WM1", "mt_profile": "sonora-review-4"}, TODAY)
+    _, sonora = resolve_host("h1", {"mt_class": "WM1", "mt_profile": "sonora-review-4", "mt_site": SITE}, TODAY)
     assert [c.id for c in sonora.controls if c.status == "waived"] == ["LOCK-INACTIVITY"]
-    _, labflow = resolve_host("h1", {"mt_class": "WM0", "mt_profile": "labflow-report-2"}, TODAY)
+    _, labflow = resolve_host("h1", {"mt_class": "WM0", "mt_profile": "labflow-report-2", "mt_site": SITE}, TODAY)
     assert next(c for c in labflow.controls if c.id == "SMB-SIGNING-CLIENT").status == "applicable"
     assert any("SMB-SIGNING-CLIENT: waiver expired" in note for note in labflow.notes)
 

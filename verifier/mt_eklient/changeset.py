@@ -69,12 +69,13 @@ def refusal(baseline: Baseline, loaded: LoadedProfile, host: HostContext | None 
 
 
 def plan_for_hostvars(name: str, hostvars: dict[str, Any], facts: dict[str, Any], today: date,
-                      profiles_dir: str | None = None) -> HostPlan:
+                      profiles_dir: str | None = None, sites_dir: str | None = None) -> HostPlan:
     """plan_host for an inventory host (the build's preflight, which resolved the same hostvars)."""
-    from .hosts import host_context, resolve_host
+    from .hosts import HostResolver
 
-    loaded, baseline = resolve_host(name, hostvars, today, profiles_dir=profiles_dir)
-    return plan_host(baseline, loaded, facts, today, host_context(name, hostvars))
+    resolver = HostResolver(today, profiles_dir, sites_dir=sites_dir)
+    loaded, baseline = resolver(name, hostvars)
+    return plan_host(baseline, loaded, facts, today, resolver.context(name, hostvars))
 
 
 def plan_host(baseline: Baseline, loaded: LoadedProfile, facts: dict[str, Any], today: date,

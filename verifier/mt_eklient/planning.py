@@ -19,7 +19,7 @@ from . import __version__
 from .changeset import CHANGESET_VERSION, HostPlan, plan_host, refusal
 from .collection import collection_request
 from .errors import InputError
-from .hosts import HostResolver, host_context
+from .hosts import HostResolver
 from .plaindata import plain
 from .scan import (
     DEFAULT_FORKS,
@@ -54,7 +54,7 @@ def _resolve(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | 
         declared = hostvars.get("mt_class")
         try:
             entry.loaded, entry.baseline = resolver(name, hostvars)
-            entry.context = host_context(name, hostvars)
+            entry.context = resolver.context(name, hostvars)
             why = refusal(entry.baseline, entry.loaded, entry.context)
             if why:
                 entry.plan = HostPlan(name, status="refused", error=redactor(why), declared_class=entry.baseline.declared_class)

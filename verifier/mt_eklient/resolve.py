@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -18,6 +18,9 @@ from .catalog import Catalog, Control
 from .classification import MtClass
 from .plaindata import plain
 from .profile import LoadedProfile, Profile, hand_over
+
+if TYPE_CHECKING:
+    from .site import LoadedSite
 
 MANAGED_RULE_GROUP = "mt-eklient"
 MANAGEMENT_RULE_NAME = "mtk-management-winrm"
@@ -35,6 +38,11 @@ class HostContext:
     # Site-specific zone addresses replace the profile's (profiles are per application, subnets per site).
     zones: dict[str, list[str]] = field(default_factory=dict)
     wsus_target_group: str | None = None
+    # The host's site (inventory mt_site). The profile given to `resolve` already has the site's
+    # values under it (site.effective_profile); the site is kept for the baseline's record and the
+    # build's account checks. Compared and cached by id and hash, not by content.
+    site_id: str | None = None
+    site: LoadedSite | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class Baseline:
     notes: tuple[str, ...] = ()
     # Dangerous settings the safety floor allows only as owned, expiring exceptions: every report shows them.
     exceptions: tuple[dict[str, Any], ...] = ()
+    site: dict[str, Any] | None = None  # id, sha256, source of the site layer
 
     def applicable(self) -> list[ResolvedControl]:
         return [c for c in self.controls if c.status == "applicable"]
@@ -305,4 +314,5 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         controls=tuple(resolved),
         notes=tuple(notes),
         exceptions=tuple(floor.active_exceptions(profile, today)),
+        site=host.site.identity() if host.site else None,
     )

@@ -112,7 +112,7 @@ class ActionModule(ActionBase):
         if not final["refusals"]:
             resolved = plan["resolved_with"]
             changes = plan_for_hostvars(name, resolved["hostvars"], facts, date.fromisoformat(resolved["today"]),
-                                        resolved["profiles_dir"])
+                                        resolved["profiles_dir"], resolved.get("sites_dir"))
             final["changes"], final["not_built"] = changes.changes, changes.not_built
             final["needs_reboot"] = changes.needs_reboot
             final["apply"] = applier_inputs(final, changes.changes, facts)

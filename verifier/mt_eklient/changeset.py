@@ -113,7 +113,7 @@ def _not_built(outcome: ControlResult, control: Any) -> dict[str, Any]:
     if control is None:
         why = "checked by the verifier only"
     elif not control.build:
-        why = "the build does not set this control itself (catalog build: false)"
+        why = f"the build does not set this control: {control.build_reason}"
     else:
         why = "the build plan skips it for this profile"
     return {"control": outcome.id, "title": outcome.title, "area": outcome.area, "status": outcome.status,

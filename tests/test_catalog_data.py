@@ -214,6 +214,20 @@ def test_build_only_where_something_can_be_applied():
             assert not control.build, f"{control.id}: M computers are never built"
 
 
+def test_every_control_the_build_does_not_set_says_why():
+    """build: false is a decision recorded in the catalog (build_reason), never a silent gap."""
+    not_built = [c for c in CATALOG.controls if not c.build]
+    assert not_built and all(c.build_reason and len(c.build_reason.split()) >= 6 for c in not_built)
+    base = {"id": "TEST-ONE", "title": "A test control", "area": "antivirus", "severity": "high",
+            "check": {"method": "defender", "source": "preferences", "property": "PUAProtection"},
+            "expected": {"value": 1}, "rationale": "Because tests need one.", "references": {"normen": "4.6"}}
+    with pytest.raises(ValueError, match="build: false needs build_reason"):
+        Control.model_validate(base)
+    with pytest.raises(ValueError, match="build_reason is for controls the build does not set"):
+        Control.model_validate({**base, "build": True, "build_reason": "it says why, but it is built"})
+    assert Control.model_validate({**base, "build_reason": "a status, not a setting"}).build is False
+
+
 # --- one control per setting ------------------------------------------------------------------
 
 def setting_of(control: Control) -> tuple[Any, ...]:

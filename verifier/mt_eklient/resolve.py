@@ -61,6 +61,8 @@ class ResolvedControl:
     mandatory: bool
     references: dict[str, Any]
     rationale: str
+    # Why the build does not set it (catalog build_reason; None when it does).
+    build_reason: str | None = None
     # What raw values mean ("1": "Sunday"), from the catalog, for reports: "1 (Sunday)".
     meanings: dict[str, str] = field(default_factory=dict)
 
@@ -298,6 +300,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
             mandatory=control.id in mandatory,
             references=plain(control.references, exclude_defaults=True),
             rationale=control.rationale,
+            build_reason=control.build_reason,
             meanings=control.value_meanings(),
         ))
     if loaded.draft:

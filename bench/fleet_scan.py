@@ -114,6 +114,17 @@ json.dump({"start_cpu_s": started, "plan_cpu_s": planned_at - started, "hosts_cp
 """
 
 
+class _InventoryLoader(yaml.SafeLoader):
+    """safe_load for inventory variables: a vaulted value (the lab's WinRM password) stays unread."""
+
+
+_InventoryLoader.add_constructor("!vault", lambda loader, node: "<vaulted>")
+
+
+def _inventory_yaml(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_InventoryLoader) or {}
+
+
 def python() -> str:
     return sys.executable
 
@@ -272,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                 hostvars = workdir / "hostvars.json"
                 template = {}
                 for path in sorted((inventory / "group_vars").glob("*.yml")):
-                    template.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-                template.update(yaml.safe_load((inventory / "host_vars" / f"{names[0]}.yml").read_text()) or {})
+                    template.update(_inventory_yaml(path))
+                template.update(_inventory_yaml(inventory / "host_vars" / f"{names[0]}.yml"))
                 hostvars.write_text(json.dumps(template), encoding="utf-8")
                 runs = [controller_once(hosts, workdir, facts, hostvars, i, args.outputs) for i in range(args.repeat)]
                 rows.append({"mode": "controller", "hosts": hosts, "outputs": args.outputs, **summarise(runs, hosts),

@@ -10,6 +10,7 @@ from typing import Any
 from ..fresh import CURRENT_VERSION
 from ..registry import Registry
 from . import Ctx, ModuleFailure, State
+from .features import settle
 
 CATEGORIES = ("Application", "Connectors", "CriticalUpdates", "DefinitionUpdates", "DeveloperKits", "Drivers",
               "FeaturePacks", "Guidance", "Microsoft Defender Antivirus", "SecurityUpdates", "ServicePacks",
@@ -25,6 +26,7 @@ def ping(state: State, params: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
 def _boot(state: State) -> None:
     state["lab"]["last_boot"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     state["lab"]["pending_reboot"] = False
+    settle(state)
 
 
 def reboot(state: State, params: dict[str, Any], ctx: Ctx) -> dict[str, Any]:

@@ -26,7 +26,7 @@ lint: $(STAMP)
 
 ## test: every linter and test (what CI runs)
 test: lint
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q -n auto --dist loadscope
 
 clean:
 	rm -rf $(VENV) lab .mtk reports

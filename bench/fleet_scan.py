@@ -5,6 +5,7 @@
     .venv/bin/python bench/fleet_scan.py --mode controller --hosts 1000,10000 --repeat 3
     .venv/bin/python bench/fleet_scan.py --hosts 200 --latency 0.5 --forks 20,50   # with modelled latency
     .venv/bin/python bench/fleet_scan.py --hosts 50 --latency 0.5 --transport winrm,inprocess --repeat 3
+    .venv/bin/python bench/fleet_scan.py --mode floor --hosts 200 --repeat 3      # Ansible's no-op floor
 
 Modes:
 - `scan` (default): `mtk lab scan` of N generated lab hosts (copies of the lab's wm1-sono-01, fresh
@@ -15,6 +16,12 @@ Modes:
   `--transport winrm` scans through the lab's WinRM endpoints (`mtk lab up`: pywinrm, NTLM over
   HTTPS), whose process stands in for the hosts: its CPU is not the controller's and is not counted.
   The modelled latency is then the endpoint's, slept before each WS-Management Receive answer.
+- `floor`: Ansible's own floor, to separate what the project costs from what Ansible costs anyway:
+  `ansible-playbook` (through `mtk lab ansible-playbook`, so the same lab configuration, inventory,
+  connection and forks as the scan) running ONE no-op module per host (`ansible.windows.win_ping`),
+  with no mtk callback, collector, request or report. Its CPU per host is the least any one-task
+  Ansible play costs per host here; the scan's Ansible CPU above it is what the scan's task adds
+  (templating the collector and request, the facts' way back, the callback).
 - `controller`: mtk's per-host work without Ansible: the scan's planning, then for each host the
   collector's answer as the callback delivers it (a JSON string) -> validation -> evaluation -> every
   report and the history, exactly the code `mtk scan` runs. For fleets too big to run Ansible
@@ -61,6 +68,16 @@ finally:
     with open(out, "w") as handle:
         json.dump({"self": use(resource.RUSAGE_SELF), "children": use(resource.RUSAGE_CHILDREN)}, handle)
 sys.exit(code)
+"""
+
+# The floor: one no-op module per host, over the scan's connection (see the module docstring).
+_FLOOR_PLAY = """- name: Ansible floor - one no-op module per host
+  hosts: all
+  gather_facts: false
+  strategy: ansible.builtin.linear
+  tasks:
+    - name: No-op
+      ansible.windows.win_ping:
 """
 
 # The scan's per-host controller work, without Ansible (see the module docstring).
@@ -169,6 +186,23 @@ def scan_once(hosts: int, latency: float, forks: int, workdir: Path, names: list
     }
 
 
+def floor_once(hosts: int, forks: int, workdir: Path, inventory: Path, lab_dir: Path, index: int | str) -> dict[str, Any]:
+    out = workdir / f"floor-{hosts}-{forks}-{index}"
+    out.mkdir()
+    play = out / "floor.yml"
+    play.write_text(_FLOOR_PLAY, encoding="utf-8")
+    usage = out / "usage.json"
+    env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY="0")
+    started = time.perf_counter()
+    result = run([python(), "-c", _MEASURED_MTK, str(usage), "lab", "--inventory", str(inventory), "ansible-playbook",
+                  str(play), "--forks", str(forks)], env, ok=(0,))
+    wall = time.perf_counter() - started
+    used = json.loads(usage.read_text(encoding="utf-8"))
+    return {"exit_code": result.returncode, "ok_hosts": result.stdout.count(" ok=1 "), "wall_s": wall,
+            "mtk_cpu_s": used["self"]["cpu_s"], "ansible_cpu_s": used["children"]["cpu_s"],
+            "ansible_rss_mb": used["children"]["max_rss_kb"] / 1024}
+
+
 def controller_once(hosts: int, workdir: Path, facts: Path, hostvars: Path, index: int, outputs: str) -> dict[str, Any]:
     out = workdir / f"controller-{hosts}-{index}"
     out.mkdir()
@@ -207,7 +241,8 @@ def summarise(runs: list[dict[str, Any]], hosts: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("scan", "controller"), default="scan", help="see above (default: %(default)s)")
+    parser.add_argument("--mode", choices=("scan", "floor", "controller"), default="scan",
+                        help="see above (default: %(default)s)")
     parser.add_argument("--hosts", default="200", help="comma-separated host counts (default: %(default)s)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="scan mode: modelled latency in seconds, MTK_LAB_LATENCY: in-process slept per module "
@@ -261,6 +296,13 @@ def main(argv: list[str] | None = None) -> int:
                      *(["--in-process"] if transport == "inprocess" else [])], env, ok=(0,))
                 try:
                     for forks in forks_list:
+                        if args.mode == "floor":
+                            runs = [floor_once(hosts, forks, workdir, inventory, lab_dir, f"{transport}-{i}")
+                                    for i in range(args.repeat)]
+                            failed |= any(r["ok_hosts"] != hosts for r in runs)
+                            rows.append({"mode": "floor", "transport": transport, "hosts": hosts, "forks": forks,
+                                         **summarise(runs, hosts), "each": runs})
+                            continue
                         runs = [scan_once(hosts, args.latency, forks, workdir, names, inventory, lab_dir,
                                           f"{transport}-{i}", transport) for i in range(args.repeat)]
                         failed |= any(r["calls_per_host"] != [(1, 1)] or r["evaluated"] != hosts for r in runs)
@@ -285,10 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     def fmt(value: dict[str, float] | None) -> str:
         return f"{value['median']} [{value['min']}-{value['max']}]" if value else "-"
     for r in rows:
-        head = f"{r['mode']}: {r['hosts']} hosts" + (f", {r['transport']}, forks {r['forks']}, latency {r['latency_s']}s"
-                                                     if r["mode"] == "scan" else f", writing {r['outputs']}") \
-            + f", {r['runs']} runs"
+        head = f"{r['mode']}: {r['hosts']} hosts" + (
+            f", {r['transport']}, forks {r['forks']}, latency {r['latency_s']}s" if r["mode"] == "scan"
+            else f", {r['transport']}, forks {r['forks']}, one no-op module per host" if r["mode"] == "floor"
+            else f", writing {r['outputs']}") + f", {r['runs']} runs"
         print(head)
+        if r["mode"] == "floor":
+            print(f"  Ansible CPU per host   {fmt(r.get('ansible_cpu_ms_per_host'))} ms   (the floor)")
+            print(f"  Ansible peak RSS       {fmt(r.get('ansible_rss_mb'))} MB (largest process)")
+            print(f"  wall (noisy)           {fmt(r.get('wall_s'))} s")
+            continue
         print(f"  mtk CPU per host       {fmt(r.get('mtk_cpu_ms_per_host'))} ms   (whole run {fmt(r.get('mtk_cpu_s'))} s)")
         if r["mode"] == "scan":
             print(f"  Ansible CPU per host   {fmt(r.get('ansible_cpu_ms_per_host'))} ms")
@@ -304,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n", encoding="utf-8")
     if failed:
-        print("FAILED: every host must be evaluated after exactly one remote invocation", file=sys.stderr)
+        print("FAILED: every host must be evaluated after exactly one remote invocation (floor: every host ok)",
+              file=sys.stderr)
         return 1
     return 0
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,8 +39,10 @@ def write_profile(tmp_path: Path):
 def lab_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabSession]:
     lab = LabSession(tmp_path_factory.mktemp("winrm-lab"))
     lab.up()
+    # Under pytest-xdist each worker has its own session: the run-wide temp dir lets one build serve all.
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
     try:
-        lab.build_all()
+        lab.build_all(shared)
         yield lab
     finally:
         lab.down()

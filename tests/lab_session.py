@@ -114,8 +114,35 @@ class LabSession:
     def down(self) -> None:
         self.run("lab", "down", expect=None)
 
-    def build_all(self) -> None:
-        """Build BUILT once and keep the result as the `built` snapshot."""
+    def build_all(self, shared: Path | None = None) -> None:
+        """Build BUILT once and keep the result as the `built` snapshot.
+
+        `shared`: a directory every pytest-xdist worker of this run sees. The first worker builds and
+        leaves the result there; the others put it onto their own endpoints (a restore, as between
+        test modules) instead of building the same four hosts again."""
+        if shared is None:
+            self._build_all()
+            return
+        import fcntl
+        import pickle
+
+        saved = shared / "lab-built.pickle"
+        with open(shared / "lab-built.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait for the first build
+            if not saved.is_file():
+                self._build_all()
+                run = self.first_run
+                saved.write_bytes(pickle.dumps({"built": self.built, "calls": self.calls, "first_run": (
+                    run.args, run.returncode, run.stdout, run.stderr) if run else None}))
+                return
+            done = pickle.loads(saved.read_bytes())  # written by this test run, in its own temp dir
+        self.built, self.calls = done["built"], done["calls"]
+        if done["first_run"]:
+            self.first_run = subprocess.CompletedProcess(*done["first_run"])
+            self.outputs += [self.first_run.stdout, self.first_run.stderr]
+        self.restore()
+
+    def _build_all(self) -> None:
         self.first_run = self.build(",".join(BUILT))
         self.calls = {h: len(self.journal(h)) for h in BUILT}
         self.built = self.snapshot()

@@ -105,19 +105,21 @@ def test_an_invalid_profile_is_not_cached_and_fails_every_time(cache, tmp_path):
 
 
 class _Boom:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
     def __reduce__(self):
-        return (os.system, ("touch /tmp/mtk-datacache-pwned",))
+        return (os.system, (f"touch {self.marker}",))
 
 
-def test_a_forged_cache_file_runs_no_code_and_is_a_miss(cache):
+def test_a_forged_cache_file_runs_no_code_and_is_a_miss(cache, tmp_path):
     calls: list[int] = []
     _catalog(cache, calls)
     [entry] = cache.glob("catalog-*.pickle")
     key = entry.name.removesuffix(".pickle")
-    entry.write_bytes(pickle.dumps((key, _Boom())))
+    marker = tmp_path / "pwned"
+    entry.write_bytes(pickle.dumps((key, _Boom(marker))))
     os.chmod(entry, 0o600)
-    marker = Path("/tmp/mtk-datacache-pwned")
-    marker.unlink(missing_ok=True)
     again = _catalog(cache, calls)
     assert not marker.exists()
     assert calls == [1, 1] and isinstance(again, Catalog)

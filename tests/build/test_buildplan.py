@@ -257,6 +257,15 @@ def test_finalize_refuses_a_controller_outside_the_management_zone(plan_for):
     assert any("lock the build out" in r for r in final["refusals"])
 
 
+def test_finalize_warns_when_the_controller_address_is_unknown(plan_for):
+    quiet = finalize_plan(plan_for("fixture-wm1"), HOST, NOW)
+    assert not any("controller's address" in w for w in quiet["warnings"])
+    final = finalize_plan(plan_for("fixture-wm1"), {**HOST, "winrm_peers": []}, NOW)
+    assert final["refusals"] == []
+    assert any(w.startswith("the controller's address towards the host is unknown (not a winrm/psrp connection")
+               for w in final["warnings"])
+
+
 def test_finalize_refuses_unknown_machine_sid_and_missing_administrators(plan_for):
     final = finalize_plan(plan_for("fixture-wm1"), {**HOST, "machine_sid": None}, NOW)
     assert any("machine SID" in r for r in final["refusals"])

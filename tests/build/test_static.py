@@ -25,18 +25,18 @@ APPLIERS = sorted((REPO / "roles").glob("*/files/*.ps1"))
 BIN = Path(sys.executable).parent
 PARSER = Parser(Language(tree_sitter_powershell.language()))
 
-# docs/design.md, "Build appliers": the parameters of each applier.
+# docs/design.md, "Build appliers": the parameters of each applier (the changes of the change set).
 APPLIER_PARAMS = {
-    "registry": {"Values", "RemoveValues", "ExactKeys"},
-    "audit_policy": {"Settings"},
-    "security_policy": {"Settings"},
-    "defender": {"Preferences", "Exclusions"},
-    "applocker": {"PolicyXml"},
-    "firewall_rules": {"Group", "Rules"},
+    "registry": {"Changes"},
+    "audit_policy": {"Changes"},
+    "security_policy": {"Changes"},
+    "defender": {"Changes"},
+    "applocker": {"PolicyXml", "Changes"},
+    "firewall_rules": {"Group", "Changes"},
     "firewall_disable": {"Names"},
 }
 EXPECTED_ROLES = {"mt_preflight", "mt_segmentation", "mt_whitelisting", "mt_antivirus", "mt_patching", "mt_policies",
-                  "mt_monitoring", "mt_nameplate", "mt_scan"}
+                  "mt_monitoring", "mt_nameplate", "mt_verify", "mt_scan"}
 
 
 def _env() -> dict[str, str]:
@@ -146,7 +146,7 @@ def test_rollout_shape_of_build_wm():
     assert isinstance(build["serial"], list) and "mtk_build_canary" in build["serial"][0]
     assert "max_fail_percentage" in build
     roles = [r["role"] for r in build["roles"]]
-    assert roles[0] == "mt_segmentation" and roles[-1] == "mt_nameplate"
+    assert roles[0] == "mt_segmentation" and roles[-2:] == ["mt_nameplate", "mt_verify"]
     reboots = [h for h in build["handlers"] if "ansible.windows.win_reboot" in h]
     assert len(reboots) == 1 and any("in_maintenance_window" in str(c) for c in reboots[0]["when"])
     for path in (REPO / "roles").glob("*/tasks/*.yml"):
@@ -156,9 +156,10 @@ def test_rollout_shape_of_build_wm():
 def test_segmentation_order_keeps_winrm():
     tasks = _tasks(REPO / "roles" / "mt_segmentation" / "tasks" / "main.yml")
     modules = [next(k for k in t if "." in k) for t in tasks]
-    assert modules == ["community.windows.win_firewall_rule", "ansible.windows.win_firewall",
-                       "ansible.windows.win_powershell", "ansible.windows.win_powershell"]
-    assert "management_rule" in str(tasks[0])
+    assert modules == ["ansible.windows.win_powershell", "ansible.windows.win_firewall",
+                       "ansible.windows.win_powershell"]
+    # The managed group (the management rule first in it, applying.py) before any default-deny.
+    assert "firewall_rules.ps1" in str(tasks[0])
     # Open rules are disabled last: the managed group (the management rule in it) is complete by then.
     assert "firewall_disable.ps1" in str(tasks[-1])
 
@@ -228,6 +229,23 @@ def test_applier_contract(path):
             member = next((c for c in node.children if c.type == "member_name"), None)
             if member is not None and _text(member).lower() in CHANGING_METHODS:
                 assert _guarded(node), f"{path.name}:{node.start_point[0] + 1}: .{_text(member)}() outside ShouldProcess"
+
+
+# What an applier may not do: read the host (the collector read it once; changeset.py decided).
+READING = re.compile(r"\b(Get-(?!Mtk)[A-Za-z]+|Import-Csv|auditpol(\.exe)?\s+/(get|backup)|secedit(\.exe)?\s+/export)\b|"
+                     r"\.(GetValue|GetValueNames|GetValueKind|GetSubKeyNames)\(|OpenSubKey\([^)]*\$false\)",
+                     re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", APPLIERS, ids=lambda p: p.name)
+def test_appliers_only_apply(path):
+    """No applier reads or compares: it is given the changes and carries them out."""
+    code = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
+    code = re.sub(r"<#.*?#>", "", code, flags=re.DOTALL)
+    found = READING.search(code)
+    assert not found, f"{path.name}: reads the host ({found.group(0)}): the change set decides, the applier applies"
+    assert re.search(r"param\(\s*(\[Parameter\(Mandatory\)\]\[string\]\$\w+,\s*)?\[(object|string)\[\]\]\$(Changes|Names)",
+                     path.read_text()), f"{path.name}: takes a change list"
 
 
 def test_registry_applier_is_shared_not_copied():

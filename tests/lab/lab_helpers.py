@@ -35,18 +35,18 @@ def up(edition: str = "win10-ltsc-2021", host: str = HOST, **kwargs: Any) -> dic
     return copy.deepcopy(state)
 
 
-def script(name: str, params: str = "[object[]]$Values, [object[]]$RemoveValues", should_process: bool = True) -> str:
+def script(name: str, params: str = "[object[]]$Changes", should_process: bool = True) -> str:
     binding = "[CmdletBinding(SupportsShouldProcess)]" if should_process else "[CmdletBinding()]"
     return f"# mtk-applier: {name}\n{binding}\nparam({params})\n$Ansible.Changed = $false\n"
 
 
 APPLIER_PARAMS = {
-    "registry": "[object[]]$Values = @(), [object[]]$RemoveValues = @(), [object[]]$ExactKeys = @()",
-    "audit_policy": "[object[]]$Settings = @()",
-    "security_policy": "[System.Collections.IDictionary]$Settings = @{}",
-    "defender": "[System.Collections.IDictionary]$Preferences = @{}, [System.Collections.IDictionary]$Exclusions = @{}",
-    "applocker": "[Parameter(Mandatory)][string]$PolicyXml",
-    "firewall_rules": "[Parameter(Mandatory)][string]$Group, [object[]]$Rules = @()",
+    "registry": "[object[]]$Changes = @()",
+    "audit_policy": "[object[]]$Changes = @()",
+    "security_policy": "[object[]]$Changes = @()",
+    "defender": "[object[]]$Changes = @()",
+    "applocker": "[Parameter(Mandatory)][string]$PolicyXml, [object[]]$Changes = @()",
+    "firewall_rules": "[Parameter(Mandatory)][string]$Group, [object[]]$Changes = @()",
     "firewall_disable": "[string[]]$Names = @()",
 }
 

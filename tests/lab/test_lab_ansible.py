@@ -172,6 +172,10 @@ def test_lab_commands(lab, capsys: pytest.CaptureFixture[str]) -> None:
         assert len(err) == 1 and "unknown lab host 'nohost'" in err[0]
         assert cli.main(["lab", "drift", "t-2021-01", "smb1-enabled"]) == 0
         assert "SMB1Protocol" in capsys.readouterr().out
+        for unknown in ("UNKNOWN", "../etc"):  # the lab is up: the host is what is unknown, never a traceback
+            assert cli.main(["lab", "facts", unknown]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert err == [f"mtk lab: unknown lab host {unknown!r} (lab hosts: t-2016-01, t-2021-01)"], err
         assert cli.main(["lab", "facts", "t-2021-01"]) == 0
         facts = json.loads(capsys.readouterr().out)
         assert facts["optional_features"]["SMB1Protocol"] == "enabled"

@@ -50,10 +50,10 @@ def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> set[tuple[st
 def built_state() -> dict[str, Any]:
     """A fresh LTSC 2021 client after the parts of a build the drift kinds undo."""
     state = fresh("win10-ltsc-2021")
-    appliers.get("registry")(state, {"Values": [
-        {"key": USBSTOR, "name": "Start", "type": "dword", "data": 4},
-        {"key": NAMEPLATE, "name": "Class", "type": "string", "data": "WM1"},
-        {"key": NAMEPLATE, "name": "ProfileId", "type": "string", "data": "sonora-review-4"}]}, False)
+    appliers.get("registry")(state, {"Changes": [
+        {"item": f"{key}\\{name}", "key": key, "name": name, "type": kind, "data": data}
+        for key, name, kind, data in ((USBSTOR, "Start", "dword", 4), (NAMEPLATE, "Class", "string", "WM1"),
+                                      (NAMEPLATE, "ProfileId", "string", "sonora-review-4"))]}, False)
     appliers.get("applocker")(state, {"PolicyXml": APPLOCKER_XML}, False)
     return state
 

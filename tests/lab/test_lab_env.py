@@ -59,3 +59,29 @@ def test_the_lab_commands_use_the_same_settings(monkeypatch):
     env = lab_environment()
     assert env["SOMETHING_ELSE"] == "kept"
     assert {k: env[k] for k in lab_variables()} == lab_variables()
+
+
+def test_later_lab_commands_use_the_inventory_lab_up_was_given(capsys, tmp_path):
+    # No MTK_LAB_INVENTORY (the fixture clears it): `mtk lab up --inventory` is remembered with the lab.
+    inventory = tmp_path / "my-lab"
+    inventory.mkdir()
+    (inventory / "hosts.yml").write_text("all:\n  hosts:\n    t-2021-01:\n      mtk_lab_edition: win10-ltsc-2021\n")
+    assert cli.main(["lab", "--inventory", str(inventory), "up", "--in-process"]) == 0
+    capsys.readouterr()
+    assert paths.lab_inventory() == inventory.resolve()
+    assert env_json(capsys)["ANSIBLE_INVENTORY"] == str(inventory.resolve())
+    assert cli.main(["lab", "reset"]) == 0 and capsys.readouterr().out.strip() == "reset t-2021-01"
+    assert cli.main(["lab", "up", "--in-process"]) == 0  # the checkout's lab again
+    capsys.readouterr()
+    assert paths.lab_inventory() == paths.LAB_INVENTORY
+
+
+def test_an_installed_package_finds_the_checkouts_lab_from_the_working_directory(tmp_path):
+    # A package installed outside the checkout (site-packages) finds inventories/lab from the cwd up.
+    import shutil
+    package = tmp_path / "site-packages"
+    shutil.copytree(paths.PACKAGE_DIR.parent, package / "mt_eklient", ignore=shutil.ignore_patterns("__pycache__"))
+    code = "from mt_eklient.lab import paths; print(paths.PACKAGE_DIR); print(paths.LAB_INVENTORY)"
+    run = subprocess.run([sys.executable, "-c", code], cwd=paths.REPO_ROOT / "docs", capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": str(package)})
+    assert run.stdout.splitlines() == [str(package / "mt_eklient" / "lab"), str(paths.LAB_INVENTORY)]

@@ -55,8 +55,8 @@ AUDITPOL_BACKUP = {
 }
 HEADER_NAMES = {cell for sample in AUDITPOL_BACKUP.values() for cell in sample.split("\r\n", 1)[0].split(",")}
 
-AUDIT_READERS = [REPO / "roles" / "mt_monitoring" / "files" / "audit_policy.ps1",
-                 REPO / "verifier" / "mt_eklient" / "collector" / "collect.ps1"]
+# Only the collector reads native output: the appliers are given the changes (tests/build/test_static.py).
+AUDIT_READERS = [REPO / "verifier" / "mt_eklient" / "collector" / "collect.ps1"]
 
 
 def csv_header(path: Path) -> list[str] | None:
@@ -144,8 +144,7 @@ SECEDIT_EXPORT = ("\ufeff[Unicode]\r\nUnicode=yes\r\n[System Access]\r\nMinimumP
                   "[Event Audit]\r\nAuditSystemEvents = 0\r\n[Privilege Rights]\r\n"
                   "SeDenyNetworkLogonRight = *S-1-5-32-546\r\nSeNetworkLogonRight = *S-1-1-0,*S-1-5-32-544\r\n"
                   "[Version]\r\nsignature=\"$CHICAGO$\"\r\nRevision=1\r\n").encode("utf-16-le")
-SECEDIT_READERS = [REPO / "roles" / "mt_policies" / "files" / "security_policy.ps1",
-                   REPO / "verifier" / "mt_eklient" / "collector" / "collect.ps1"]
+SECEDIT_READERS = [REPO / "verifier" / "mt_eklient" / "collector" / "collect.ps1"]
 
 
 def _match_patterns(script: Script) -> list[str]:

@@ -206,3 +206,30 @@ def test_inventory_yaml_error_keeps_file_line_and_column(tmp_path, fake_env):
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert result.stderr.startswith(f"{inventory}:6: cannot read the inventory: malformed YAML at line 6, column 1: "
                                     "unclosed quote opened at line 4"), result.stderr
+
+
+def test_lab_hosts_scanned_like_a_site_say_to_use_mtk_lab_scan(tmp_path, fake_env):
+    # The lab inventory vaults its password inline and reaches endpoints only `mtk lab up` starts:
+    # scanned with plain `mtk scan`, every lab host says what is wrong and what to run instead.
+    password_file = tmp_path / "vault-pass.txt"
+    password_file.write_text("vault-test-passphrase\n", encoding="utf-8")
+    from mt_eklient.scan import ansible_bin
+    vaulted = subprocess.run([ansible_bin("ansible-vault"), "encrypt_string", "--vault-password-file",
+                              str(password_file), "--name", "ansible_password", CANARY_VAULT],
+                             check=True, capture_output=True, text=True).stdout
+    inventory = tmp_path / "inv"
+    (inventory / "group_vars").mkdir(parents=True)
+    write_inventory(inventory / "hosts.yml", {"wm1-sono-01": wm1("ok", mtk_lab_edition="win10-ltsc-2021"),
+                                              "wm1-site-01": wm1("ok")})
+    (inventory / "group_vars" / "all.yml").write_text(vaulted, encoding="utf-8")
+    out = tmp_path / "r.json"
+    result = mtk("scan", "-i", str(inventory), "--no-history", "--json", str(out), env=fake_env, cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    hosts = report_hosts(out)
+    vault = ("the inventory holds vaulted values (ansible_password) and no vault password was given: use "
+             "--vault-password-file FILE or --ask-vault-pass")
+    assert hosts["wm1-site-01"]["error"] == vault
+    assert hosts["wm1-sono-01"]["error"] == (
+        "a host of the simulated lab (mtk_lab_* variables): scan it with `mtk lab scan`, which gives Ansible the "
+        f"lab's vault password and endpoints (after `mtk lab up`). {vault}")
+    assert "object at 0x" not in result.stdout + result.stderr

@@ -256,3 +256,24 @@ def test_bench_models_latency_on_the_winrm_endpoint(tmp_path):
     assert row["transport"] == "winrm" and row["calls_per_host"] == [[1, 1]]
     assert row["wall_s"]["median"] >= 8.0
 
+
+def test_bench_floor_smoke(tmp_path):
+    """bench/fleet_scan.py --mode floor: the no-op play reaches every host and its CPU is measured."""
+    out = tmp_path / "floor.json"
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--mode", "floor", "--hosts", "3",
+                             "--forks", "3", "--repeat", "1", "--json", str(out)], capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["mode"] == "floor" and row["each"][0]["ok_hosts"] == 3
+    assert row["ansible_cpu_ms_per_host"]["median"] > 0
+
+
+def test_a_host_that_is_not_windows_is_named_so():
+    # Ansible's own advice for a PowerShell module run on a POSIX connection (set the interpreter) misleads.
+    status, reason = scan.classify_failure("failed", {
+        "msg": "The module failed to execute correctly, you probably need to set the interpreter.\n"
+               "See stdout/stderr for the exact error", "module_stderr": "/bin/sh: 1: powershell: not found"}, 9)
+    assert status == "error"
+    assert reason.startswith("the host is not a Windows host as Ansible reaches it: the collector is a PowerShell "
+                             "module, so give the host ansible_connection winrm or psrp. Error: The module failed")

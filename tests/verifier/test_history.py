@@ -269,3 +269,41 @@ def test_missing_psycopg_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_psycopg)
     with pytest.raises(InputError, match=r"pip install 'mt-eklient\[postgresql\]'"):
         history.drift("postgresql://mtk@db/mtk")
+
+
+def _drift_cli(db: Path, *args: str):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "mt_eklient.cli", "drift", "--history", str(db), *args],
+                          capture_output=True, text=True, check=False)
+
+
+def test_drift_exits_1_when_something_regressed(wm1, tmp_path):
+    db = tmp_path / "h.sqlite"
+    opened = copy.deepcopy(wm1.facts)
+    opened["firewall"]["profiles"]["Public"]["default_inbound_action"] = "allow"
+    history.record(scan_of(wm1, {"a": copy.deepcopy(wm1.facts), "b": opened}), db)
+    history.record(scan_of(wm1, {"a": copy.deepcopy(wm1.facts), "b": copy.deepcopy(wm1.facts)}), db)
+    # b's firewall was fixed: a change, not a regression.
+    run = _drift_cli(db)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "T-FW-IN" in run.stdout and "REGRESSED" not in run.stdout
+
+    history.record(scan_of(wm1, {"a": opened, "b": copy.deepcopy(wm1.facts)}), db)
+    run = _drift_cli(db)
+    assert run.returncode == 1, run.stdout + run.stderr
+    [line] = [line for line in run.stdout.splitlines() if "T-FW-IN" in line]
+    assert "pass -> fail" in line and "REGRESSED" in line
+    import json
+    entries = {e["host"]: e for e in json.loads(_drift_cli(db, "--json").stdout)}
+    assert entries["a"]["regressed"] and not entries["b"]["regressed"]
+    assert [c["regressed"] for c in entries["a"]["changes"]] == [True]
+    assert _drift_cli(db, "--host", "b").returncode == 0
+
+
+def test_drift_exits_1_when_a_host_dropped_out(wm1, tmp_path):
+    db = tmp_path / "h.sqlite"
+    history.record(scan_of(wm1, {"a": copy.deepcopy(wm1.facts)}), db)
+    history.record(scan_of(wm1, {"a": None}), db)
+    assert _drift_cli(db).returncode == 1
+    assert _drift_cli(db, "--host", "zz").returncode == 2

@@ -267,3 +267,16 @@ def test_console_colour_only_on_a_terminal(report, monkeypatch):
     tty = Tty()
     print_console(report, tty)
     assert "\033[" not in tty.getvalue()
+
+
+def test_html_says_an_unread_control_could_not_be_read_not_that_it_is_unset(report):
+    # wm1-bad: the collector could not read the SMB section, so its controls are errors.
+    host = next(h for h in report["hosts"] if h["host"] == "wm1-bad")
+    unread = [c for c in host["controls"] if c["status"] == "error"]
+    assert unread and all(c["actual"] is None for c in unread)
+    page = render_html(report)
+    section = page[page.index('<section id="host-wm1-bad">'):]
+    row = section[section.index(f'<b class="id">{unread[0]["id"]}</b>'):]
+    row = row[:row.index("</tr>")]
+    assert ">not read<" in page and "could not be read (see details)" in row and "not set" not in row
+    assert "collector could not read smb" in row

@@ -86,11 +86,11 @@ def test_default_history_in_the_current_directory_and_drift(wm1, facts_file, tmp
     facts["services"]["AppIDSvc"]["start_mode"] = "manual"
     assert run("verify", facts_file(facts), "--profile", wm1.profile_path, "--today", "2026-06-01") == 1
     capsys.readouterr()
-    assert run("drift") == 0
+    assert run("drift") == 1  # T-SVC regressed
     out = capsys.readouterr().out
     assert "wm1-sono-01" in out
-    assert "T-SVC" in out and "pass ->" in out and "fail" in out
-    assert run("drift", "--json", "--host", "wm1-sono-01") == 0
+    assert "T-SVC" in out and "pass ->" in out and "fail" in out and "REGRESSED" in out
+    assert run("drift", "--json", "--host", "wm1-sono-01") == 1
     [entry] = json.loads(capsys.readouterr().out)
     assert [(c["control"], c["before"], c["after"]) for c in entry["changes"]] == [("T-SVC", "pass", "fail")]
 
@@ -176,7 +176,7 @@ def test_verify_and_drift_share_a_postgresql_history(wm1, facts_file, test_catal
     assert run("verify", facts_file(facts), "--profile", wm1.profile_path, "--today", "2026-06-01",
                "--history", url) == 1
     capsys.readouterr()
-    assert run("drift", "--json", "--history", url) == 0
+    assert run("drift", "--json", "--history", url) == 1  # T-SVC regressed
     [entry] = json.loads(capsys.readouterr().out)
     assert [(c["control"], c["before"], c["after"]) for c in entry["changes"]] == [("T-SVC", "pass", "fail")]
 

@@ -506,7 +506,7 @@ class _Planner:
             "policy": patching.policy,
             "server_selection": "managed_server" if patching.wsus else "default",
             "accept_list": list(patching.approved_kbs) if patching.policy == "vendor_approved" else [],
-            "reject_list": list(patching.blocked_kbs),
+            "reject_list": [b.kb for b in patching.blocked()],
         }
         compensating = []
         if not profile.antivirus.permitted:
@@ -786,7 +786,11 @@ def finalize_plan(plan: dict[str, Any], host: dict[str, Any], now: datetime, os_
         refusals.append(f"this WinRM connection comes from {', '.join(sorted(set(peers)))}, outside the management zone "
                         f"({', '.join(mgmt)}): the firewall would lock the build out")
     elif not peers:
-        warnings.append("the host did not report its WinRM peers: check that the controller is in the management zone")
+        # The controller's own route to ansible_host is the address the firewall will see; without a
+        # winrm/psrp connection or a resolvable ansible_host there is none to check.
+        warnings.append("the controller's address towards the host is unknown (not a winrm/psrp connection, or "
+                        "ansible_host does not resolve): the preflight cannot check that the management zone admits "
+                        "this controller; check it before the default-deny firewall applies")
 
     local_now = _parse_local(host.get("local_time"))
     if local_now is None:

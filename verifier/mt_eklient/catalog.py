@@ -63,7 +63,7 @@ DERIVATIONS = frozenset({
     "firewall_rules", "management_rule", "local_admins", "applocker_rules", "nameplate", "subscription_manager",
     "screen_lock_range",
     "usb_allowed_device_ids",
-    "au_install_day", "au_install_hour",
+    "au_install_day", "au_install_hour", "quality_deferral_days", "blocked_kb_ids",
 })
 
 

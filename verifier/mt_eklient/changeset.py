@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .buildplan import BuildPlanError, class_refusal, control_targets
+from .buildplan import NAMEPLATE_KEY, BuildPlanError, class_refusal, control_targets
 from .drafts import draft_refusal
 from .evaluate import ControlResult, HostResult, evaluate, normalise_rule, rule_identity
 from .plaindata import plain
@@ -132,8 +132,8 @@ def _change(outcome: ControlResult, target: dict[str, Any], facts: dict[str, Any
     before = outcome.actual if outcome.status == "fail" else None
     if kind == "registry_value":
         after = None if target.get("remove") else target["data"]
-        return [_base(outcome, kind, f"{target['key']}\\{target['name']}", before, after,
-                      value_type=target.get("value_type"), remove=bool(target.get("remove")))]
+        return [_base(outcome, kind, f"{target['key']}\\{target['name']}", before, after, key=target["key"],
+                      name=target["name"], value_type=target.get("value_type"), remove=bool(target.get("remove")))]
     if kind == "registry_key_values":
         have = {str(k).casefold(): (k, v) for k, v in (before or {}).items()}
         want = target["values"]
@@ -145,11 +145,13 @@ def _change(outcome: ControlResult, target: dict[str, Any], facts: dict[str, Any
     if kind == "audit_subcategory":
         return [_base(outcome, kind, "{" + target["guid"].strip("{}") + "}", before, target["setting"])]
     if kind == "security_policy":
-        return [_base(outcome, kind, f"[{target['section']}] {target['key']}", before, target["value"])]
+        return [_base(outcome, kind, f"[{target['section']}] {target['key']}", before, target["value"],
+                      section=target["section"], key=target["key"])]
     if kind == "service":
-        return [_base(outcome, kind, f"{target['name']} {target['property']}", before, target["value"])]
+        return [_base(outcome, kind, f"{target['name']} {target['property']}", before, target["value"],
+                      name=target["name"], property=target["property"])]
     if kind == "firewall_profile":
-        return [_base(outcome, kind, target["property"], before, target["value"],
+        return [_base(outcome, kind, target["property"], before, target["value"], property=target["property"],
                       profiles=sorted(p for p, v in (before or {}).items() if str(v).casefold() != str(target["value"]).casefold())
                       or ["Domain", "Private", "Public"])]
     if kind == "firewall_rule_group":
@@ -157,24 +159,24 @@ def _change(outcome: ControlResult, target: dict[str, Any], facts: dict[str, Any
     if kind == "firewall_open_rules":
         return _open_rule_changes(outcome, facts)
     if kind == "firewall_management":
-        rule = normalise_rule(expected) if isinstance(expected, dict) else None
-        return [_base(outcome, "firewall_rule", rule["name"] if rule else "management rule",
-                      before, _rule_view(rule) if rule else outcome.expected, group=rule["group"] if rule else None)]
+        return [_management_change(outcome, expected, facts)]
     if kind == "defender_exclusion":
         have, want = _fold(before or []), _fold(target["items"])
         return [_base(outcome, kind, target["property"], sorted(have.values()), sorted(want.values()),
+                      property=target["property"],
                       added=sorted(v for k, v in want.items() if k not in have),
                       removed=sorted(v for k, v in have.items() if k not in want))]
     if kind == "defender_preference":
-        return [_base(outcome, kind, target["property"], before, target["value"])]
+        return [_base(outcome, kind, target["property"], before, target["value"], property=target["property"])]
     if kind == "group_membership":
         return [_membership(outcome, target, before)]
     if kind == "optional_feature":
-        return [_base(outcome, kind, target["name"], before, FEATURE_STATES[target["state"]], needs_reboot=True)]
+        return [_base(outcome, kind, target["name"], before, FEATURE_STATES[target["state"]], needs_reboot=True,
+                      name=target["name"], state=target["state"])]
     if kind == "applocker":
         return [_applocker(outcome, before, f"{control.check['collection']} {control.check['property']}")]
-    # nameplate: the verifier's expected value is what the build writes.
-    return [_base(outcome, kind, str(control.check.get("property")), before, outcome.expected)]
+    # nameplate: the verifier's expected value is what the build writes (all its values, last).
+    return [_base(outcome, kind, f"{NAMEPLATE_KEY}\\{control.check.get('property')}", before, outcome.expected)]
 
 
 def _rule_view(rule: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -183,20 +185,46 @@ def _rule_view(rule: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _rule_changes(outcome: ControlResult, group: str, rules: list[dict[str, Any]],
                   facts: dict[str, Any]) -> list[dict[str, Any]]:
-    """One change per rule of the managed group that is added, removed or different (by name)."""
-    firewall = facts.get("firewall") or {}
-    present = [normalise_rule(r) for r in firewall.get("rules") or [] if isinstance(r, dict)]
-    have = {r["name"]: r for r in present if r["group"] == group.casefold()}
-    want = {r["name"]: r for r in (normalise_rule(x) for x in rules)}
+    """One change per rule of the managed group that is created, updated or removed (by name)."""
+    raw = [r for r in (facts.get("firewall") or {}).get("rules") or [] if isinstance(r, dict)]
+    have = {n["name"]: (n, r) for n, r in ((normalise_rule(r), r) for r in raw) if n["group"] == group.casefold()}
+    want = {n["name"]: (n, r) for n, r in ((normalise_rule(r), r) for r in rules)}
     changes = []
     for name in sorted(set(have) | set(want)):
-        old, new = have.get(name), want.get(name)
-        if old and new and rule_identity(old) == rule_identity(new):
+        old, new = have.get(name, (None, None)), want.get(name, (None, None))
+        if old[0] and new[0] and rule_identity(old[0]) == rule_identity(new[0]):
             continue
-        changed = [k for k in RULE_FIELDS if old and new and old[k] != new[k]]
-        changes.append(_base(outcome, "firewall_rule", name, _rule_view(old), _rule_view(new), group=group,
-                             changed=changed))
+        changes.append(_rule_change(outcome, group, old, new))
     return changes
+
+
+def _rule_change(outcome: ControlResult, group: str, old: tuple[Any, Any], new: tuple[Any, Any]) -> dict[str, Any]:
+    """Create (no rule of that name), update or remove one rule of the managed group. `rule` is
+    the rule the applier writes; `clear_ports`/`clear_program` say that the old rule's filters
+    must be reset to Any (Set-NetFirewallRule changes only what it is given)."""
+    (old_n, old_raw), (new_n, new_raw) = old, new
+    action = "update" if old_n and new_n else "create" if new_n else "remove"
+    name = str((new_raw or old_raw).get("name")).strip()
+    changed = [k for k in RULE_FIELDS if old_n and new_n and old_n[k] != new_n[k]]
+    detail: dict[str, Any] = {"group": group, "changed": changed, "action": action, "name": name}
+    if new_raw is not None:
+        detail["rule"] = {k: new_raw.get(k) for k in (*RULE_FIELDS, "name", "display_name")}
+    if action == "update":
+        detail["clear_ports"] = bool(old_n["local_ports"] or old_n["remote_ports"])
+        detail["clear_program"] = old_n["program"] is not None
+    return _base(outcome, "firewall_rule", old_n["name"] if old_n else new_n["name"], _rule_view(old_n),
+                 _rule_view(new_n), **detail)
+
+
+def _management_change(outcome: ControlResult, expected: Any, facts: dict[str, Any]) -> dict[str, Any]:
+    """The management rule, by its name: created, or corrected where a rule of that name is not it."""
+    if not isinstance(expected, dict):
+        return _base(outcome, "firewall_rule", "management rule", outcome.actual, outcome.expected)
+    want = normalise_rule(expected)
+    raw = next((r for r in (facts.get("firewall") or {}).get("rules") or []
+                if isinstance(r, dict) and normalise_rule(r)["name"] == want["name"]), None)
+    have = normalise_rule(raw) if raw is not None else None
+    return _rule_change(outcome, str(expected.get("group") or ""), (have, raw), (want, expected))
 
 
 def _open_rule_changes(outcome: ControlResult, facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -210,13 +238,8 @@ def _open_rule_changes(outcome: ControlResult, facts: dict[str, Any]) -> list[di
         names.discard(rule["name"])
         changes.append(_base(outcome, "firewall_rule", str(raw.get("name")).strip(), _rule_view(rule),
                              _rule_view({**rule, "enabled": False}), group=rule["group"] or None, changed=["enabled"],
-                             disable=True))
+                             action="disable", name=str(raw.get("name")).strip()))
     return changes
-
-
-def disabled_rules(changes: list[dict[str, Any]]) -> list[str]:
-    """The names of the rules the build disables (the firewall_disable applier's input)."""
-    return sorted({c["item"] for c in changes if c.get("disable")})
 
 
 def _membership(outcome: ControlResult, target: dict[str, Any], before: Any) -> dict[str, Any]:

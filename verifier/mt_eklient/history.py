@@ -137,6 +137,15 @@ class Change:
     after: str | None  # None: the control is not in the latest scan
     message: str | None = None
 
+    @property
+    def regressed(self) -> bool:
+        """The status got worse: now failing or unread, and it was not before (passing, waived,
+        not applicable, or a control the previous scan did not have)."""
+        return self.after in NOT_PASSING and self.before not in NOT_PASSING
+
+
+NOT_PASSING = ("fail", "error")
+
 
 @dataclass
 class HostDrift:
@@ -147,8 +156,18 @@ class HostDrift:
     status_after: str
     changes: list[Change] = field(default_factory=list)
 
+    @property
+    def regressed(self) -> bool:
+        """A control regressed, or a host evaluated in the previous scan could not be in the latest."""
+        dropped = self.status_before == "ok" and self.status_after != "ok"
+        return dropped or any(c.regressed for c in self.changes)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["regressed"] = self.regressed
+        for change, data in zip(self.changes, out["changes"]):
+            data["regressed"] = change.regressed
+        return out
 
 
 def _scan_info(store: Store, scan_id: int, host: str) -> dict[str, Any]:

@@ -153,7 +153,8 @@ RULES: tuple[Rule, ...] = (
          "automatic, deferred, vendor_approved or vendor_managed (CSUP-2.4: Microsoft updates without approval?)"),
     Rule("patching.defer_days", ("CSUP-2.2", "CSUP-2.4", "CSUP-8"),
          (Row((NOT_YES, "Yes", frozenset({"No", "N/A"})),
-              Fill("days after Microsoft's release that updates wait (1-30): no MDS2 question states it")),
+              Fill("days after Microsoft's release that updates wait (1-30; a guide that counts working days: "
+                   "replace with defer_working_days): no MDS2 question states it")),
           Row((ANY, ANY, ANY))),),
     Rule("patching.approved_kbs", ("CSUP-2.2", "CSUP-2.4"),
          (Row((NOT_YES, "No"), [Fill("the updates (KB numbers) the manufacturer approved")]),

@@ -134,10 +134,14 @@ class OperatingSystem(_Model):
     @field_validator("editions")
     @classmethod
     def _known_editions(cls, value: list[str]) -> list[str]:
-        unknown = [e for e in value if e not in editions()]
-        if unknown:
-            raise ValueError(f"unknown edition {unknown[0]!r}; known: {', '.join(editions())}")
-        return value
+        return known_editions(value)
+
+
+def known_editions(value: list[str]) -> list[str]:
+    unknown = [e for e in value if e not in editions()]
+    if unknown:
+        raise ValueError(f"unknown edition {unknown[0]!r}; known: {', '.join(editions())}")
+    return value
 
 
 class WhitelistRule(_Model):
@@ -223,15 +227,41 @@ class RebootRules(_Model):
     notify_minutes: int = Field(default=15, ge=0, le=1440)
 
 
+# WSUS's update classifications, as the manufacturer names what it allows ("security updates only").
+UpdateClassification = Literal["security", "critical", "definition", "updates", "update_rollups", "feature_packs",
+                               "service_packs", "tools", "drivers", "upgrades"]
+
+
+class BlockedKb(_Model):
+    """A blocked update with what the manufacturer says of it: which editions it is for, and why."""
+
+    kb: Kb
+    editions: list[str] = []  # the editions (lifecycle ids) it applies to; empty: every edition
+    reason: str | None = None
+
+    @field_validator("editions")
+    @classmethod
+    def _known_editions(cls, value: list[str]) -> list[str]:
+        return known_editions(value)
+
+
 class Patching(_Model):
     policy: Literal["automatic", "deferred", "vendor_approved", "vendor_managed"]
     defer_days: int = Field(default=0, ge=0, le=365)
+    # "5 working days after release" (Monday to Friday): Windows defers in calendar days (wuschedule.py).
+    defer_working_days: int = Field(default=0, ge=0, le=60)
+    # The classifications the manufacturer allows (["security"]: security updates only); absent: no limit stated.
+    classifications: list[UpdateClassification] | None = Field(default=None, min_length=1)
     wsus: Wsus | None = None
     approved_kbs: list[Kb] = []
-    blocked_kbs: list[Kb] = []
+    blocked_kbs: list[Kb | BlockedKb] = []
     max_patch_age_days: int = Field(default=45, ge=1, le=3650)
     maintenance_window: MaintenanceWindow | None = None
     reboot: RebootRules = RebootRules.model_construct()
+
+    def blocked(self) -> list[BlockedKb]:
+        """Every blocked update in the long form (a bare KB id applies to every edition)."""
+        return [b if isinstance(b, BlockedKb) else BlockedKb(kb=b) for b in self.blocked_kbs]
 
 
 class RemovableMedia(_Model):
@@ -465,12 +495,14 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
                         found.append(((*where, "remote", rindex), f"unknown zone {remote!r}"))
 
     patching = profile.patching
+    blocked = {b.kb for b in patching.blocked()}
     for index, kb in enumerate(patching.approved_kbs):
-        if kb in patching.blocked_kbs:
+        if kb in blocked:
             found.append((("patching", "approved_kbs", index), f"{kb} is both approved and blocked"))
-    if patching.policy == "deferred" and not 1 <= patching.defer_days <= 30:
-        found.append((("patching", "defer_days"),
-                      "policy 'deferred' needs defer_days from 1 to 30 (Windows' limit for quality updates)"))
+    found.extend(_deferral_problems(patching))
+    if patching.classifications is not None and patching.policy == "vendor_managed":
+        found.append((("patching", "classifications"),
+                      "the manufacturer patches a vendor_managed client itself: it has no classifications to choose"))
     signatures = profile.antivirus.signatures
     if signatures and signatures.source == "internal_share" and not signatures.share:
         found.append((("antivirus", "signatures", "share"), "source 'internal_share' needs the share's UNC path"))
@@ -508,6 +540,39 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
     return found
 
 
+def _deferral_problems(patching: Patching) -> list[tuple[tuple[str | int, ...], str]]:
+    from .wuschedule import MAX_QUALITY_DEFERRAL, quality_deferral_days
+
+    if patching.defer_days and patching.defer_working_days:
+        return [(("patching", "defer_working_days"), "give defer_days (calendar days) or defer_working_days, not both")]
+    if patching.policy != "deferred":
+        return []
+    days = quality_deferral_days(patching)
+    if patching.defer_working_days:
+        if days > MAX_QUALITY_DEFERRAL:
+            return [(("patching", "defer_working_days"),
+                     (f"{patching.defer_working_days} working days can be {days} calendar days: Windows defers quality "
+                      f"updates at most {MAX_QUALITY_DEFERRAL} days"))]
+        return []
+    if not 1 <= days <= MAX_QUALITY_DEFERRAL:
+        return [(("patching", "defer_days"), ("policy 'deferred' needs defer_days from 1 to 30 (Windows' limit for "
+                                               "quality updates) or defer_working_days"))]
+    return []
+
+
+def profile_warnings(profile: Profile) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is valid but probably not what the manufacturer meant: shown by `mtk profile validate`."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    supported = set(profile.os.editions)
+    for index, blocked in enumerate(profile.patching.blocked()):
+        if blocked.editions and not supported & set(blocked.editions):
+            found.append((("patching", "blocked_kbs", index, "editions"), (
+                f"{blocked.kb} applies to {', '.join(blocked.editions)}, none of the profile's editions "
+                f"(os.editions: {', '.join(profile.os.editions)}): no supported machine can have it, so the "
+                "verifier does not look for it; check the manufacturer's list")))
+    return found
+
+
 def _port_problem(port: int | str) -> str | None:
     low, high = (port, port) if isinstance(port, int) else tuple(int(p) for p in port.split("-"))
     if not (1 <= low <= 65535 and 1 <= high <= 65535):
@@ -540,7 +605,7 @@ def _pydantic_problems(doc: YamlDocument, data: Any, err: ValidationError,
         loc = _clean_loc(data, item["loc"])
         if related(loc, holes):
             continue  # reported as "to fill in"
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")  # our validators' own words
         if item["type"] == "extra_forbidden":
             message = "unknown key" + _did_you_mean(str(loc[-1]) if loc else "")
         elif item["type"] == "missing":
@@ -551,7 +616,10 @@ def _pydantic_problems(doc: YamlDocument, data: Any, err: ValidationError,
         elif "input" in item and not isinstance(item["input"], (dict, list)):
             message = f"{message} (got {item['input']!r})"
         unique.setdefault(loc, doc.problem(loc, message))
-    return list(unique.values())
+    # A value of a union (`KB5034441` or `{kb: ..., editions: [...]}`) also fails the members it was
+    # not meant as: keep the deepest problem, which names the field that is wrong.
+    return [p for loc, p in unique.items()
+            if not any(len(other) > len(loc) and other[:len(loc)] == loc for other in unique)]
 
 
 def _did_you_mean(key: str) -> str:

@@ -192,6 +192,13 @@ def usb_allowed_device_ids(profile: Profile) -> dict[str, str]:
             for number, device_id in enumerate(profile.removable_media.allowed_device_ids, start=1)}
 
 
+def blocked_kb_ids(profile: Profile) -> list[str]:
+    """The blocked updates that can be on a machine of the profile: those for one of its editions
+    (a blocked update for no supported edition is a validation warning, profile.profile_warnings)."""
+    supported = set(profile.os.editions)
+    return [b.kb for b in profile.patching.blocked() if not b.editions or supported & set(b.editions)]
+
+
 def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContext) -> Any:
     profile = loaded.profile
     derivations: dict[str, Callable[[], Any]] = {
@@ -206,6 +213,8 @@ def _derive(name: str, control: Control, loaded: LoadedProfile, host: HostContex
         "usb_allowed_device_ids": lambda: usb_allowed_device_ids(profile),
         "au_install_day": lambda: wuschedule.install_day(profile.patching.maintenance_window),
         "au_install_hour": lambda: wuschedule.install_hour(profile.patching.maintenance_window),
+        "quality_deferral_days": lambda: wuschedule.quality_deferral_days(profile.patching),
+        "blocked_kb_ids": lambda: blocked_kb_ids(profile),
     }
     return derivations[name]()
 
@@ -247,7 +256,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
     waivers = {w.control: w for w in profile.waivers}
     mandatory = floor.mandatory_controls(profile, lambda dotted: profile_value(profile, dotted))
     longest = floor.waiver_start(profile, today) + timedelta(days=floor.max_waiver_days())
-    notes: list[str] = []
+    notes: list[str] = list(wuschedule.patching_notes(profile.patching))
     resolved = []
     for control in catalog.controls:
         reason = _not_applicable(control, profile)

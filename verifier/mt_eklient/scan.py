@@ -276,6 +276,7 @@ class PlannedHost:
     request: dict[str, Any] | None = None
     error: str | None = None  # the host's variables do not resolve
     declared_class: str | None = None
+    lab: bool = False  # a host of the simulated lab (its variables say so)
 
 
 def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | Path | None = None,
@@ -289,7 +290,8 @@ def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str 
     requests: dict[int, tuple[Any, dict[str, Any]]] = {}
     for name, hostvars in hosts.items():
         declared = hostvars.get("mt_class")
-        entry = PlannedHost(name, declared_class=str(declared) if declared is not None else None)
+        entry = PlannedHost(name, declared_class=str(declared) if declared is not None else None,
+                            lab=any(str(k).startswith(LAB_VARIABLE_PREFIX) for k in hostvars))
         try:
             loaded, baseline = resolver(name, hostvars)
             entry.baseline = baseline
@@ -356,7 +358,19 @@ def classify_failure(status: str, result: dict[str, Any], timeout: int) -> tuple
     if problem is not None and (problem.kind in _CONNECTION_KINDS_IN_FAILURES
                                 or (problem.kind == "auth" and _AUTH_STRONG.search(message))):
         return "unreachable", problem.reason(message)
+    if _NOT_WINDOWS.search(message):
+        # Ansible ran the Windows module as if the host were POSIX: its advice (set the interpreter) misleads.
+        return "error", ("the host is not a Windows host as Ansible reaches it: the collector is a PowerShell "
+                         "module, so give the host ansible_connection winrm or psrp. Error: " + message)
     return "error", f"collector failed: {message}"
+
+
+_NOT_WINDOWS = re.compile(r"set the interpreter|module failed to execute correctly|/bin/sh: .*powershell",
+                          re.IGNORECASE)
+# A host of the simulated lab (docs/lab.md) carries these variables; `mtk lab scan` sets up its environment.
+LAB_VARIABLE_PREFIX = "mtk_lab_"
+LAB_HINT = ("a host of the simulated lab (mtk_lab_* variables): scan it with `mtk lab scan`, which gives "
+            "Ansible the lab's vault password and endpoints (after `mtk lab up`)")
 
 
 class BadFacts(Exception):
@@ -608,8 +622,15 @@ def _ansible_failure(log_path: Path, rc: int | None, redactor: Redactor) -> str:
     except OSError:
         lines = []
     errors = [line for line in lines if line.startswith(("ERROR", "[ERROR]"))] or lines[-2:]
-    detail = redactor(" ".join(errors)[:500]) if errors else "no output"
+    # Ansible names the plugin object it was in ("(<...CallbackModule object at 0x7f...>): "): noise.
+    detail = _PLUGIN_OBJECT.sub("", redactor(" ".join(errors)[:500])) if errors else "no output"
+    if "no vault secrets found" in detail:
+        return ("the inventory holds vaulted values (ansible_password) and no vault password was given: "
+                "use --vault-password-file FILE or --ask-vault-pass")
     return f"no result from ansible-playbook (exit {rc}): {detail}"
+
+
+_PLUGIN_OBJECT = re.compile(r"\(<[\w.]+ object at 0x[0-9a-f]+>\):? ?")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -701,7 +722,8 @@ def scan(options: AnsibleOptions, *, today: date | None = None, forks: int = DEF
                                        started=started), **(outputs or {}))
     with reports:
         run = _stream(planned, reports, options, today=today, forks=forks, timeout=timeout, warn_days=warn_days,
-                      progress=progress, stream=stream, redactor=redactor)
+                      progress=progress, stream=stream, redactor=redactor,
+                      lab_hint=not {**os.environ, **(options.env or {})}.get("MTK_LAB"))
         if run.interrupted:
             reports.meta["source"]["interrupted"] = True
         code = reports.finish(_now())
@@ -709,7 +731,8 @@ def scan(options: AnsibleOptions, *, today: date | None = None, forks: int = DEF
 
 
 def _stream(planned: list[PlannedHost], reports: ScanReports, options: AnsibleOptions, *, today: date, forks: int,
-            timeout: int, warn_days: int, progress: bool, stream: Any, redactor: Redactor) -> CollectionRun:
+            timeout: int, warn_days: int, progress: bool, stream: Any, redactor: Redactor,
+            lab_hint: bool = False) -> CollectionRun:
     emit = progress_printer(len(planned), stream) if progress else (lambda *a: None)
     by_name = {}
     for entry in planned:
@@ -720,6 +743,9 @@ def _stream(planned: list[PlannedHost], reports: ScanReports, options: AnsibleOp
             by_name[entry.name] = entry
 
     def arrived(outcome: Collected) -> None:
+        if lab_hint and by_name[outcome.host].lab and outcome.status != "ok" and outcome.reason != INTERRUPTED:
+            # Scanned like a real site, a lab host fails on what only the lab wrapper provides.
+            outcome.reason = f"{LAB_HINT}. {outcome.reason}"
         if outcome.reason != INTERRUPTED:
             emit(outcome.host, outcome.status, outcome.duration, outcome.reason if outcome.status != "ok" else None)
         reports.add(evaluate_outcome(by_name[outcome.host], outcome, today, warn_days))

@@ -1,61 +1,37 @@
 # mtk-applier: defender
 <#
 .SYNOPSIS
-    mt-eklient build applier: Microsoft Defender preferences and EXACT exclusion lists.
+    mt-eklient build applier: Microsoft Defender preferences and exclusions of the change set.
 .DESCRIPTION
-    Preferences: @{ Name = value } for Set-MpPreference (only differing ones are set, in one call).
-    Exclusions: @{ ExclusionPath = @(); ExclusionProcess = @(); ExclusionExtension = @() }: each list
-    given is made exact; entries not in it are removed (Add-/Remove-MpPreference, never the
-    replace-all Set-MpPreference). A list not given is left alone. Idempotent; honours -WhatIf.
+    Changes: list of @{ item; before; after; name = <Set-MpPreference parameter>; value } (one
+    Set-MpPreference call for all of them) and @{ item; before; after; name = ExclusionPath|
+    ExclusionProcess|ExclusionExtension; add = @(); remove = @() } (Remove-/Add-MpPreference, never
+    the replace-all Set-MpPreference). The controller decided each change from the collector's facts
+    (mt_eklient.changeset); nothing is read or compared here. Honours -WhatIf (check mode).
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
-    [System.Collections.IDictionary]$Preferences = @{},
-    [System.Collections.IDictionary]$Exclusions = @{}
+    [object[]]$Changes = @()
 )
 $ErrorActionPreference = 'Stop'
+$ExclusionLists = @('ExclusionPath', 'ExclusionProcess', 'ExclusionExtension')
 
-function Format-MtkPreference($Value) {
-    if ($null -eq $Value) { return '' }
-    if ($Value -is [bool]) { return $Value.ToString().ToLowerInvariant() }
-    if ($Value -is [datetime]) { return $Value.ToString('HH:mm', [Globalization.CultureInfo]::InvariantCulture) }
-    if ($Value -is [timespan]) { return '{0:00}:{1:00}' -f $Value.Hours, $Value.Minutes }
-    if ($Value -is [array]) { return (@($Value | ForEach-Object { [string]$_ } | Sort-Object) -join ';') }
-    ([string]$Value).ToLowerInvariant()
-}
-
-try {
-    $current = Get-MpPreference
-} catch {
-    throw "Microsoft Defender is not available on this host: $($_.Exception.Message)"
-}
-
-$changed = $false
 $before = [ordered]@{}
 $after = [ordered]@{}
 $set = @{}
-foreach ($name in $Preferences.Keys) {
-    $want = $Preferences[$name]
-    if ((Format-MtkPreference $current.$name) -eq (Format-MtkPreference $want)) { continue }
-    $set[$name] = $want
-    $before[$name] = Format-MtkPreference $current.$name
-    $after[$name] = Format-MtkPreference $want
+foreach ($change in $Changes) {
+    $name = [string]$change.name
+    $before[[string]$change.item] = $change.before
+    $after[[string]$change.item] = $change.after
+    if ($name -notin $ExclusionLists) { $set[$name] = $change.value }
 }
-if ($set.Count) {
-    $changed = $true
-    if ($PSCmdlet.ShouldProcess(($set.Keys -join ', '), 'Set-MpPreference')) { Set-MpPreference @set }
-}
+if ($set.Count -and $PSCmdlet.ShouldProcess(($set.Keys -join ', '), 'Set-MpPreference')) { Set-MpPreference @set }
 
-foreach ($name in $Exclusions.Keys) {
-    if ($name -notin @('ExclusionPath', 'ExclusionProcess', 'ExclusionExtension')) { throw "unknown exclusion list '$name'" }
-    $want = @($Exclusions[$name] | ForEach-Object { [string]$_ })
-    $have = @($current.$name | Where-Object { $_ } | ForEach-Object { [string]$_ })
-    $add = @($want | Where-Object { $have -notcontains $_ })
-    $remove = @($have | Where-Object { $want -notcontains $_ })
-    if (-not ($add.Count -or $remove.Count)) { continue }
-    $changed = $true
-    $before[$name] = @($have | Sort-Object)
-    $after[$name] = @($want | Sort-Object)
+foreach ($change in $Changes) {
+    $name = [string]$change.name
+    if ($name -notin $ExclusionLists) { continue }
+    $remove = @($change.remove | ForEach-Object { [string]$_ })
+    $add = @($change.add | ForEach-Object { [string]$_ })
     if ($remove.Count -and $PSCmdlet.ShouldProcess(($remove -join '; '), "Remove-MpPreference -$name")) {
         $arguments = @{ $name = $remove }
         Remove-MpPreference @arguments
@@ -66,5 +42,5 @@ foreach ($name in $Exclusions.Keys) {
     }
 }
 
-$Ansible.Changed = $changed
+$Ansible.Changed = $Changes.Count -gt 0
 $Ansible.Diff = @{ before = $before; after = $after }

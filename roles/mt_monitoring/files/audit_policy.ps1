@@ -3,48 +3,27 @@
 .SYNOPSIS
     mt-eklient build applier: advanced audit policy by subcategory GUID, never by (localised) name.
 .DESCRIPTION
-    Settings: list of @{ guid = '{0cce9215-69ae-11d9-bed3-505054503030}'; setting = no_auditing|success|
-    failure|success_and_failure }. Reads the current policy with "auditpol /backup" (its CSV has GUIDs
-    and numeric settings in every language, read by column position) and sets only what differs.
-    Idempotent; honours -WhatIf.
+    Changes: list of @{ item = '{0cce9215-69ae-11d9-bed3-505054503030}'; before; after; setting =
+    no_auditing|success|failure|success_and_failure }: one "auditpol /set /subcategory:{GUID}" each.
+    The controller decided each change from the collector's facts (mt_eklient.changeset); nothing is
+    read or compared here. The diff is the changes' before and after. Honours -WhatIf (check mode).
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
-    [object[]]$Settings = @()
+    [object[]]$Changes = @()
 )
 $ErrorActionPreference = 'Stop'
 $Numbers = @{ no_auditing = 0; success = 1; failure = 2; success_and_failure = 3 }
-$Names = @{ 0 = 'no_auditing'; 1 = 'success'; 2 = 'failure'; 3 = 'success_and_failure' }
 
-$backup = Join-Path $Ansible.Tmpdir 'audit.csv'
-& auditpol.exe /backup "/file:$backup" | Out-Null
-if ($LASTEXITCODE -ne 0) { throw "auditpol /backup failed with exit code $LASTEXITCODE" }
-# Columns by position: Windows translates the header ("Unterkategorie-GUID" on German Windows), so
-# reading it by name finds nothing. The header line itself fails the GUID test below.
-$current = @{}
-$columns = 'machine', 'target', 'subcategory', 'guid', 'inclusion', 'exclusion', 'value'
-foreach ($row in (Import-Csv -LiteralPath $backup -Header $columns)) {
-    $guid = ([string]$row.guid).Trim().ToLowerInvariant()
-    $value = ([string]$row.value).Trim()
-    if ($guid -notmatch '^\{[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\}$' -or $value -notmatch '^\d+$') { continue }
-    # System-wide rows win over per-user rows of the same subcategory.
-    if ([string]$row.target -eq 'System' -or -not $current.ContainsKey($guid)) { $current[$guid] = [int]$value -band 3 }
-}
-
-$changed = $false
 $before = [ordered]@{}
 $after = [ordered]@{}
-foreach ($item in $Settings) {
-    $guid = ([string]$item.guid).ToLowerInvariant()
-    $want = $Numbers[[string]$item.setting]
-    if ($null -eq $want) { throw "unknown audit setting '$($item.setting)' for $guid" }
-    $have = 0
-    if ($current.ContainsKey($guid)) { $have = $current[$guid] }
-    if ($have -eq $want) { continue }
-    $changed = $true
-    $before[$guid] = $Names[$have]
-    $after[$guid] = $Names[$want]
-    if ($PSCmdlet.ShouldProcess($guid, "audit $($Names[$want])")) {
+foreach ($change in $Changes) {
+    $guid = [string]$change.item
+    $want = $Numbers[[string]$change.setting]
+    if ($null -eq $want) { throw "unknown audit setting '$($change.setting)' for $guid" }
+    $before[$guid] = $change.before
+    $after[$guid] = $change.after
+    if ($PSCmdlet.ShouldProcess($guid, "audit $($change.setting)")) {
         $success = if ($want -band 1) { 'enable' } else { 'disable' }
         $failure = if ($want -band 2) { 'enable' } else { 'disable' }
         & auditpol.exe /set "/subcategory:$guid" "/success:$success" "/failure:$failure" | Out-Null
@@ -52,5 +31,5 @@ foreach ($item in $Settings) {
     }
 }
 
-$Ansible.Changed = $changed
+$Ansible.Changed = $Changes.Count -gt 0
 $Ansible.Diff = @{ before = $before; after = $after }

@@ -69,8 +69,10 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         args = self._task.args
         try:
+            from mt_eklient.applying import applier_inputs
             from mt_eklient.buildplan import finalize_plan, host_identity, host_local_time
-            from mt_eklient.changeset import disabled_rules, plan_for_hostvars
+            from mt_eklient.changeset import plan_for_hostvars
+            from mt_eklient.reports.plan_report import describe
         except ImportError as err:
             raise AnsibleError(f"mt_build_preflight needs the mt-eklient Python package ({err})") from err
 
@@ -113,21 +115,21 @@ class ActionModule(ActionBase):
                                         resolved["profiles_dir"])
             final["changes"], final["not_built"] = changes.changes, changes.not_built
             final["needs_reboot"] = changes.needs_reboot
-            final["disable_rules"] = disabled_rules(changes.changes)
+            final["apply"] = applier_inputs(final, changes.changes, facts)
         for warning in final["warnings"]:
             self._display.warning(f"{name}: {warning}")
         if final["refusals"]:
             result.update(failed=True, refused=True, refusals=final["refusals"],
                           msg=f"REFUSED {name}: " + "; ".join(final["refusals"]))
             return result
-        result.update(
-            changed=False,
-            ansible_facts={"mt_build": final},
-            msg=[f"OS: {final['os']['support']}",
-                 f"maintenance window now: {'yes' if final['in_maintenance_window'] else 'no'} (host clock {local:%a %H:%M})",
-                 f"nameplate: {'current, kept' if final['nameplate']['current'] else 'will be written last'}",
-                 f"change set: {len(final.get('changes', []))} change(s), "
-                 f"{len(final.get('not_built', []))} failing control(s) the build does not set",
-                 *[f"warning: {w}" for w in final["warnings"]]],
-        )
+        final["report"] = [
+            f"OS: {final['os']['support']}",
+            f"maintenance window now: {'yes' if final['in_maintenance_window'] else 'no'} (host clock {local:%a %H:%M})",
+            f"nameplate: {'current, kept' if final['nameplate']['current'] else 'will be written last'}",
+            (f"change set: {len(final['changes'])} change(s), "
+             f"{len(final['not_built'])} failing control(s) the build does not set"),
+            *[f"  {c['control']} {c['kind']} {c['item']}: {describe(c)}" for c in final["changes"]],
+            *[f"  not built: {c['control']}: {c['message'] or c['title']}" for c in final["not_built"]],
+            *[f"warning: {w}" for w in final["warnings"]]]
+        result.update(changed=False, ansible_facts={"mt_build": final}, msg=final["report"])
         return result

@@ -13,11 +13,15 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 
+$before = [ordered]@{}
+$after = [ordered]@{}
 foreach ($name in $Names) {
+    $before[$name] = 'enabled'
+    $after[$name] = 'disabled'
     if ($PSCmdlet.ShouldProcess($name, 'Disable-NetFirewallRule')) {
         Disable-NetFirewallRule -Name $name
     }
 }
 
 $Ansible.Changed = $Names.Count -gt 0
-$Ansible.Diff = @{ before = @($Names | ForEach-Object { "$_ enabled" }) -join "`n"; after = @($Names | ForEach-Object { "$_ disabled" }) -join "`n" }
+$Ansible.Diff = @{ before = $before; after = $after }

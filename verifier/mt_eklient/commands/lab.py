@@ -48,7 +48,19 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 def _inventory(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     from ..lab.inventory import lab_hosts
 
-    return lab_hosts(args.inventory or os.environ.get("MTK_LAB_INVENTORY"))
+    return lab_hosts(args.inventory)
+
+
+def _unknown_host(host: str) -> str | None:
+    """Why HOST cannot be used: the lab is not up, or it has no such host (names it has); None if it can."""
+    from ..lab import paths, store
+
+    known = store.hosts()
+    if not known:
+        return f"the lab is not up (no host states in {paths.lab_dir()}): run `mtk lab up` first"
+    if host not in known:
+        return f"unknown lab host {host!r} (lab hosts: {', '.join(known)})"
+    return None
 
 
 def _fresh(name: str, hostvars: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +78,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         hosts = _inventory(args)
         states = {name: _fresh(name, hv) for name, hv in hosts.items()}
-        accounts = {} if in_process else lab_accounts(args.inventory or os.environ.get("MTK_LAB_INVENTORY"))
+        accounts = {} if in_process else lab_accounts(args.inventory)
     except (FileNotFoundError, ValueError) as err:
         return _fail(str(err))
     for name, state in states.items():
@@ -75,6 +87,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         for path in (paths.state_path(stale), paths.journal_path(stale)):
             path.unlink(missing_ok=True)
     set_transport("inprocess" if in_process else "winrm")
+    paths.record_inventory(args.inventory or os.environ.get("MTK_LAB_INVENTORY"))
     if in_process:
         endpoints.stop()
     else:
@@ -157,11 +170,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
         return _fail(f"unknown drift kind {args.kind!r} (one of: {', '.join([*KINDS, *faults.KINDS])})")
     if args.delay is not None and args.kind != faults.SLOW:
         return _fail(f"--delay applies to {faults.SLOW} only")
-    if not store.exists(args.host):
-        known = store.hosts()
-        if not known:
-            return _fail("the lab is not up: run `mtk lab up` first")
-        return _fail(f"unknown lab host {args.host!r} (lab hosts: {', '.join(known)})")
+    if problem := _unknown_host(args.host):
+        return _fail(problem)
     with store.transaction(args.host) as txn:
         note = (faults.set_fault(txn.state, args.kind, args.delay) if args.kind in faults.KINDS
                 else apply_drift(txn.state, args.kind))
@@ -201,6 +211,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
             request = json.loads(Path(args.request).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
             return _fail(f"cannot read request {args.request}: {err}")
+    if problem := _unknown_host(args.host):
+        return _fail(problem)
     try:
         state = store.read_state(args.host)
     except store.LabNotUp as err:
@@ -263,7 +275,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Windows modules run as Python stand-ins that check their arguments against the real modules' "
         "documentation and change that state.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    lab.add_argument("--inventory", metavar="PATH", help="lab inventory (default inventories/lab, or $MTK_LAB_INVENTORY)")
+    lab.add_argument("--inventory", metavar="PATH",
+                     help="lab inventory (default: $MTK_LAB_INVENTORY, else the one `mtk lab up` was given, else "
+                     "the checkout's inventories/lab)")
     sub = lab.add_subparsers(dest="lab_command", metavar="LAB_COMMAND")
     sub.required = True
 

@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     if lab_sub is not None and "plan" not in lab_sub.choices:
         lab_plan = lab_sub.add_parser("plan", help="mtk plan against the simulated lab",
                                       description="`mtk plan` with the lab's Ansible environment. Inventory: -i, "
-                                      "else `mtk lab --inventory`, else $MTK_LAB_INVENTORY, else inventories/lab.")
+                                      "else `mtk lab --inventory`, else $MTK_LAB_INVENTORY, else the one `mtk lab up` was given, else inventories/lab.")
         _arguments(lab_plan, inventory_required=False, inventory_dest="plan_inventory")
         lab_plan.set_defaults(handler=_lab_plan)
 
@@ -91,8 +91,7 @@ def _lab_plan(args: argparse.Namespace) -> int:
 
     if not store.hosts():
         raise InputError.single(str(paths.lab_dir()), "the lab is not up (no host states): run `mtk lab up`")
-    inventory = args.plan_inventory or [getattr(args, "inventory", None) or os.environ.get("MTK_LAB_INVENTORY")
-                                        or str(paths.LAB_INVENTORY)]
+    inventory = args.plan_inventory or [str(paths.lab_inventory(getattr(args, "inventory", None)))]
     env = lab_environment()
     overrides = {k: v for k, v in env.items() if os.environ.get(k) != v}
     return run(args, inventory, ansible_env=overrides, command="lab plan")

@@ -15,7 +15,7 @@ from ..catalog import load_catalog
 from ..drafts import FillIn, is_placeholder
 from ..errors import InputError
 from ..hosts import host_context, load_checked_profile
-from ..profile import profile_json_schema
+from ..profile import profile_json_schema, profile_warnings
 from ..resolve import HostContext, resolve
 from ..yamlsource import YamlDocument, load_yaml
 from . import profile_draft
@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Check one or more profiles: YAML syntax, keys and types, contradictions, and "
         "references to catalog controls. Prints one line per problem as FILE:LINE: field: message. "
         "A draft (from `mtk profile draft`, not yet approved) is valid: its \"TO FILL IN\" fields are listed "
-        "as FILE:LINE: field: to fill in: .... Exit 0 when every file is valid, 2 otherwise.")
+        "as FILE:LINE: field: to fill in: .... What is valid but probably not meant (a blocked update for none of "
+        "the profile's editions) is printed as FILE:LINE: field: warning: .... Exit 0 when every file is valid "
+        "(warnings included), 2 otherwise.")
     validate.add_argument("files", nargs="+", metavar="FILE", type=Path)
     validate.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     validate.add_argument("--require-approved", action="store_true",
@@ -64,6 +66,7 @@ def _validate(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     failed = 0
     for path in args.files:
+        loaded = None  # stays None for a draft whose fields are still to fill in
         try:
             loaded = load_checked_profile(path, catalog)
             fill_ins, draft = list(loaded.fill_ins), loaded.draft
@@ -82,6 +85,9 @@ def _validate(args: argparse.Namespace) -> int:
                 failed += 1
                 print(mismatch.problems[0], file=sys.stderr)
                 continue
+        if loaded is not None:
+            for where, message in profile_warnings(loaded.profile):
+                print(loaded.document.problem(where, "warning: " + message), file=sys.stderr)
         if draft:
             todo = f", {len(fill_ins)} field(s) to fill in" if fill_ins else ""
             line = f"{path}: draft (not approved: governance.approved_by/approved_date empty{todo})"
@@ -155,6 +161,9 @@ def _show(args: argparse.Namespace) -> int:
             print(f"  {'':<30}   {line}")
     for note in baseline.notes:
         print(f"note: {note}")
+    for procedure in profile.procedures:
+        source = f" ({procedure.source})" if procedure.source else ""
+        print(f"procedure (not checked on the machine): {procedure.text}{source}")
     return 0
 
 

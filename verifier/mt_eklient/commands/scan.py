@@ -69,7 +69,7 @@ def _register_lab_scan(subparsers: argparse._SubParsersAction) -> None:
         "scan", help="mtk scan against the simulated lab",
         description="The fleet scan (`mtk scan`) with the lab's Ansible environment: the shadow collections "
         "answer win_powershell from the simulated host state. Inventory: -i, else `mtk lab --inventory`, else "
-        "$MTK_LAB_INVENTORY, else inventories/lab.")
+        "$MTK_LAB_INVENTORY, else the one `mtk lab up` was given, else inventories/lab.")
     # `mtk lab --inventory PATH` is the lab group's own option (dest "inventory"): keep it apart.
     add_scan_arguments(parser, inventory_required=False, inventory_dest="scan_inventory")
     parser.set_defaults(handler=_lab_scan)
@@ -106,8 +106,7 @@ def _lab_scan(args: argparse.Namespace) -> int:
 
     if not store.hosts():
         raise InputError.single(str(paths.lab_dir()), "the lab is not up (no host states): run `mtk lab up`")
-    inventory = args.scan_inventory or [getattr(args, "inventory", None) or os.environ.get("MTK_LAB_INVENTORY")
-                                        or str(paths.LAB_INVENTORY)]
+    inventory = args.scan_inventory or [str(paths.lab_inventory(getattr(args, "inventory", None)))]
     env = lab_environment()
     # Only what the lab changes: the scan starts from this process' environment anyway.
     overrides = {k: v for k, v in env.items() if os.environ.get(k) != v}

@@ -23,6 +23,8 @@ from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
 from ..textsafe import printable
 from .argtypes import int_at_least, iso_date
 
+# `mtk drift`: something got worse since the previous scan (a control, or a host that dropped out).
+EXIT_REGRESSED = 1
 # At most this many facts problems are printed; the rest are counted.
 MAX_FACTS_PROBLEMS = 10
 
@@ -59,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drift = subparsers.add_parser(
         "drift", help="controls whose status changed since the previous scan",
         description="List per host the controls whose status changed between its latest scan and the one before, "
-        "from the scan history (see --history).")
+        "from the scan history (see --history). Exit 0 when nothing regressed, 1 when something did (a control "
+        "now fails or cannot be read and did not before, marked REGRESSED; or a host evaluated in the previous "
+        "scan could not be evaluated in the latest), 2 usage or input error (no history, unknown --host).")
     drift.add_argument("--host", metavar="NAME", help="only this host")
     drift.add_argument("--json", action="store_true", help="print JSON")
     drift.add_argument("--history", metavar="LOCATION", help=history.OPTION_HELP)
@@ -168,10 +172,11 @@ def _request(args: argparse.Namespace) -> int:
 
 def _drift(args: argparse.Namespace) -> int:
     entries = history.drift(history.history_path(args.history), args.host)
+    code = EXIT_REGRESSED if any(e.regressed for e in entries) else 0
     if args.json:
         json.dump([e.to_dict() for e in entries], sys.stdout, indent=2, ensure_ascii=False)
         print()
-        return 0
+        return code
     for entry in entries:
         if entry.previous_scan is None:
             print(printable(f"{entry.host}: first scan ({entry.latest_scan['started']}), nothing to compare"))
@@ -185,8 +190,9 @@ def _drift(args: argparse.Namespace) -> int:
         print(printable(head))
         for change in entry.changes:
             why = f"  ({short(change.message, 120)})" if change.message and change.after in ("fail", "error") else ""
+            mark = "REGRESSED " if change.regressed else ""
             print(printable(f"  {change.control:<22} {change.before or 'new':>14} -> {change.after or 'removed':<14} "
-                            f"{change.title}{why}"))
+                            f"{mark}{change.title}{why}"))
     if not entries:
         print("no scans in the history")
-    return 0
+    return code

@@ -17,7 +17,7 @@ def vault_password_file(source: str | Path | None = None) -> Path | None:
     """$ANSIBLE_VAULT_PASSWORD_FILE, else the lab inventory's own vault-password.txt."""
     if os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE"):
         return Path(os.environ["ANSIBLE_VAULT_PASSWORD_FILE"])
-    path = Path(source) if source else paths.LAB_INVENTORY
+    path = paths.lab_inventory(source)
     candidate = (path if path.is_dir() else path.parent) / VAULT_PASSWORD_FILE
     return candidate if candidate.is_file() else None
 
@@ -28,9 +28,10 @@ def _read(source: str | Path | None) -> list[tuple[str, dict[str, Any]]]:
     from ansible.parsing.vault import VaultSecret
     from ansible.vars.manager import VariableManager
 
-    path = Path(source) if source else paths.LAB_INVENTORY
+    path = paths.lab_inventory(source)
     if not path.exists():
-        raise FileNotFoundError(f"no lab inventory at {path}")
+        raise FileNotFoundError(f"no lab inventory at {path} (give `mtk lab --inventory PATH`, or run from the "
+                                "repository checkout)")
     loader = DataLoader()
     secret_file = vault_password_file(path)
     if secret_file is not None:

@@ -20,7 +20,7 @@ def lab_variables(base: dict[str, str] | None = None) -> dict[str, str]:
     from .inventory import vault_password_file
 
     env = os.environ if base is None else base
-    inventory = env.get("MTK_LAB_INVENTORY", str(paths.LAB_INVENTORY))
+    inventory = env.get("MTK_LAB_INVENTORY") or str(paths.lab_inventory())
     out = {
         "ANSIBLE_INVENTORY": inventory,
         "ANSIBLE_ROLES_PATH": str(paths.REPO_ROOT / "roles"),

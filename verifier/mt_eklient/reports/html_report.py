@@ -29,7 +29,7 @@ th,td{border:1px solid #ccd;padding:3px 6px;text-align:left;vertical-align:top;o
 th{background:#eef0f4}td.n{text-align:right}
 .pass{background:#e3f4e5}.fail{background:#fbe2e2}.error,.unreachable{background:#f3e3f7}
 .waived{background:#fdf3d6}.not_applicable{color:#667;background:#f5f5f7}
-.tag{display:inline-block;padding:0 6px;border-radius:3px;font-weight:600;font-size:12px;overflow-wrap:normal}
+.tag{display:inline-block;padding:0 6px;border-radius:3px;font-weight:600;font-size:.92em;overflow-wrap:normal}
 .id{overflow-wrap:normal}
 code{font:11px/1.35 ui-monospace,"DejaVu Sans Mono",Consolas,monospace;white-space:pre-wrap;margin:0}
 .sid{white-space:nowrap}.meaning{color:#36465a}.key{color:#667}
@@ -37,7 +37,7 @@ ul.values{list-style:none;margin:0;padding:0}ul.values li{margin:0 0 1px}
 .meta td:first-child{font-weight:600;white-space:nowrap}.note{color:#7a5b00}.muted{color:#667}
 table.controls{width:100%;table-layout:fixed}
 col.status{width:6.5em}col.control{width:15%}col.value{width:27%}
-.refs{display:block;margin-top:.3em;color:#667;font-size:12px}
+.refs{display:block;margin-top:.3em;color:#667;font-size:.92em}
 .handover{border:1px solid #ccd;padding:.2em .8em .5em;margin:.6em 0;max-width:70em}
 .handover ul{margin:.2em 0;padding-left:1.2em}
 .exception{border:3px solid #b36b00;background:#fff4e0;padding:.4em .8em;margin:.6em 0}
@@ -48,7 +48,7 @@ col.status{width:6.5em}col.control{width:15%}col.value{width:27%}
  @page{size:A4 landscape;margin:12mm}
  body{margin:0;font-size:11px}table{font-size:10px}code{font-size:8px}
  .fold,.fold+label{display:none}.fold+label+.folded{display:block!important}
- section{break-before:page}tr{break-inside:avoid}h2,h3,h4{break-after:avoid}
+ section+section{break-before:page}tr{break-inside:avoid}h2,h3,h4{break-after:avoid}
  a{color:inherit}
 }
 """
@@ -166,6 +166,8 @@ def _control_rows(controls: list[dict[str, Any]]) -> str:
         expected = (f'<small class="muted">{e(c["compare"].replace("_", " "))}</small><br>'
                     f"{value_html(c['expected'], meanings)}") if judged else ""
         actual = value_html(c["actual"], meanings) if judged else ""
+        if c["status"] == "error" and c["actual"] is None:  # not read, which is not "not set"
+            actual = '<span class="muted">could not be read (see details)</span>'
         out.append(
             f'<tr class="{e(c["status"])}"><td>{_tag(c["status"])}<br><small>{e(c["severity"])}</small></td>'
             f"<td><b class=\"id\">{e(c['id'])}</b><br>{e(c['title'])}<br><small class=\"muted\">{e(c['area'])}</small></td>"

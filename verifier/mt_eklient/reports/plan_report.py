@@ -103,7 +103,7 @@ def render_text(document: dict[str, Any]) -> str:
                 if ref:
                     lines.append(f"      ({ref})")
         for item in host["not_built"]:
-            lines.append(printable(f"  NOT BUILT {item['control']} ({item['status']}): {item['message'] or ''} "
+            lines.append(printable(f"  NOT BUILT {item['control']} ({item['status']}): {item['message'] or item['title']} "
                                    f"- {item['reason']}; the build's verification fails unless the changes above fix it"))
     summary = document["summary"]
     lines.append(f"plan: {summary['hosts']} host(s), {summary['with_changes']} with changes, "

@@ -1,20 +1,18 @@
 """`# mtk-applier: defender` (roles/mt_antivirus/files/defender.ps1).
 
-Preferences: {name: value} for Set-MpPreference, compared as the script formats them (bool
-true/false, times HH:mm, lists sorted and ';'-joined, everything else lower-case text) - so a value
-given as an enum name ("Enabled") where Get-MpPreference reports a number differs on every run, as
-on Windows. Exclusions: {ExclusionPath, ExclusionProcess, ExclusionExtension}: each list given is
-made exact (Remove-/Add-MpPreference, case-insensitive), a list not given is left alone.
+Changes: [{item, before, after, name, value}] for one Set-MpPreference call, and [{item, before,
+after, name: ExclusionPath|ExclusionProcess|ExclusionExtension, add, remove}] for Remove-/
+Add-MpPreference (case-insensitive). Nothing is compared: every change is carried out.
 Set-MpPreference binds strictly: an unknown preference or a string for a switch fails. With tamper
 protection on, Windows ignores attempts to turn protection off (the run says changed, nothing
-changes; the lab adds a warning). Diff: {name: formatted}. No Result.
+changes; the lab adds a warning). Diff: {item: before} / {item: after}. No Result.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import ApplierError, Outcome, State, take
+from . import ApplierError, Outcome, State, lower_keys, take
 
 # Set-MpPreference's switches as Microsoft documents them (DisableOnAccessProtection is only reported
 # by Get-MpPreference: Set-MpPreference has no such parameter).
@@ -48,19 +46,6 @@ TAMPER_GUARDED = {"DisableRealtimeMonitoring", "DisableBehaviorMonitoring", "Dis
 KNOWN = {k.lower(): k for k in BOOL | set(ENUMS) | NUMBERS | TIMES | TEXT | LISTS | set(EXCLUSIONS)}
 
 
-def fmt(value: Any, name: str = "") -> str:
-    """Format-MtkPreference."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if name in TIMES and isinstance(value, str) and value.count(":") == 2:  # a TimeSpan: HH:mm
-        return value[:5]
-    if isinstance(value, list):
-        return ";".join(sorted(str(v) for v in value))
-    return str(value).lower()
-
-
 def _bind(name: str, value: Any) -> Any:
     """Set-MpPreference's parameter binding; returns what Get-MpPreference will report."""
     where = f"Set-MpPreference : Cannot process argument transformation on parameter '{name}'"
@@ -90,7 +75,7 @@ def _bind(name: str, value: Any) -> Any:
 
 
 def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
-    p = take(params, "defender", {"Preferences": dict, "Exclusions": dict})
+    p = take(params, "defender", {"Changes": list})
     defender = state["defender"]
     if not defender.get("present"):
         raise ApplierError("Microsoft Defender is not available on this host: The term 'Get-MpPreference' is not "
@@ -101,12 +86,15 @@ def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
     after: dict[str, Any] = {}
     warnings: list[str] = []
     to_set: dict[str, Any] = {}
-    for name, want in (p.get("Preferences") or {}).items():
-        current = prefs.get(KNOWN.get(str(name).lower(), str(name)))
-        if fmt(current, str(name)) == fmt(want, str(name)):
-            continue
-        to_set[str(name)] = want
-        before[str(name)], after[str(name)] = fmt(current, str(name)), fmt(want, str(name))
+    exclusions: list[dict[str, Any]] = []
+    for index, raw in enumerate(p.get("Changes") or []):
+        item = lower_keys(raw, f"defender: Changes[{index}]", {"item", "before", "after", "name", "value", "add", "remove"},
+                          {"item", "name"})
+        before[str(item["item"])], after[str(item["item"])] = item.get("before"), item.get("after")
+        if str(item["name"]) in EXCLUSIONS:
+            exclusions.append(item)
+        else:
+            to_set[str(item["name"])] = item.get("value")
     applied = 0
     if to_set:  # one Set-MpPreference @set call: one bad parameter fails all of it
         bound = {}
@@ -122,18 +110,11 @@ def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
                 continue
             applied += prefs.get(name) != value
             prefs[name] = value
-    for name, wanted in (p.get("Exclusions") or {}).items():
-        if name not in EXCLUSIONS:
-            raise ApplierError(f"unknown exclusion list '{name}'")
-        want = [str(w) for w in (wanted if isinstance(wanted, list) else [wanted])]
-        have = [str(h) for h in prefs.get(name) or [] if h]
-        folded_want, folded_have = {w.casefold() for w in want}, {h.casefold() for h in have}
-        add = [w for w in want if w.casefold() not in folded_have]
-        remove = [h for h in have if h.casefold() not in folded_want]
-        if not (add or remove):
-            continue
-        before[name], after[name] = sorted(have), sorted(want)
-        prefs[name] = [h for h in have if h not in remove] + list(dict.fromkeys(add))
-        applied += len(add) + len(remove)
-    changed = bool(before)
-    return Outcome(changed=changed, applied=applied, before=before, after=after, result={}, warnings=warnings)
+    for item in exclusions:
+        name = str(item["name"])
+        remove = {str(r).casefold() for r in item.get("remove") or []}
+        have = [str(h) for h in prefs.get(name) or [] if h and str(h).casefold() not in remove]
+        folded = {h.casefold() for h in have}
+        prefs[name] = have + [a for a in dict.fromkeys(str(a) for a in item.get("add") or []) if a.casefold() not in folded]
+        applied += len(item.get("add") or []) + len(remove)
+    return Outcome(changed=bool(after), applied=applied, before=before, after=after, result={}, warnings=warnings)

@@ -2,7 +2,7 @@
 
 Names: rules to disable (Disable-NetFirewallRule -Name, one call per name). No comparison: the
 controller's change set decided. A name no rule has fails as Windows does ("No MSFT_NetFirewallRule
-objects found"). Diff: "NAME enabled" / "NAME disabled", one line per rule.
+objects found"). Diff: {NAME: "enabled"} / {NAME: "disabled"}.
 """
 
 from __future__ import annotations
@@ -22,6 +22,6 @@ def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
                                f"'InstanceID' equal to '{name}'")
         if not check_mode:
             rule["enabled"] = False
-    before = "\n".join(f"{n} enabled" for n in names)
-    after = "\n".join(f"{n} disabled" for n in names)
+    before = {n: "enabled" for n in names}
+    after = {n: "disabled" for n in names}
     return Outcome(bool(names), len(names), before, after, {})

@@ -1,22 +1,17 @@
 """`# mtk-applier: firewall_rules` (roles/mt_segmentation/files/firewall_rules.ps1).
 
-Group, Rules: the group's exact rule set, rules in the facts document's shape. Each wanted rule is
-compared with the installed rule of the same name as the script does - its record as JSON: name,
-display_name, direction, action, enabled, protocol, ports, remote addresses (CIDR as the script
-converts Windows' masks back), program ("" for any), profiles, list fields sorted - and created
-(New-NetFirewallRule -Name, in the group) or corrected (Set-NetFirewallRule -Name ... -NewDisplayName);
-afterwards rules of the group not in the list are removed. Set-NetFirewallRule changes only the
-parameters it is given (`update_parameters` lists the ones the script passes), and Windows refuses a
-port filter on a protocol other than TCP/UDP after the update too. A value written in a form Windows reports differently (an
-upper-case protocol, "10.30.4.10/32") differs on every run, as on Windows. Ports need tcp/udp; a
-name used by a rule outside the group fails New-NetFirewallRule. Every key of a rule is needed
-(the script would otherwise create it disabled, or fail); `group` is ignored.
-Diff: {group, rules: [records sorted by name]} for before and after.
+Group, Changes: [{item, before, after, action: create|update|remove, name, rule, clear_ports,
+clear_program}], carried out in the order given; nothing is compared. `create` is
+New-NetFirewallRule -Name in the group, `update` Set-NetFirewallRule -Name ... -NewDisplayName with the
+parameters `update_parameters` lists (the script's Get-MtkSettings: every field, ports only with
+TCP/UDP or to clear an old rule's ports, Program Any to clear an old program), `remove`
+Remove-NetFirewallRule -Name. Windows refuses a port filter on a protocol other than TCP/UDP, a
+name already used by another rule (create) and a name no rule has (update, remove).
+Diff: {item: before} / {item: after}.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from ..fwmodel import FACT_FIELDS, PROFILES, normalise_address, normalise_port
@@ -81,11 +76,12 @@ def _installed(want: dict[str, Any], group: str, where: str) -> dict[str, Any]:
             "profiles": [p for p in PROFILES if p in want["profiles"]], "store": "PersistentStore", "description": ""}
 
 
-def update_parameters(want: dict[str, Any], have: dict[str, Any]) -> dict[str, Any]:
-    """What the script's Set-NetFirewallRule call gives (Get-MtkSettings plus -NewDisplayName): every
-    field but the ports, which go only with TCP/UDP or to clear the ports an old rule has."""
-    keys = ["display_name", "direction", "action", "enabled", "protocol", "profiles", "remote_addresses", "program"]
-    if want["protocol"].lower() in ("tcp", "udp") or have["local_ports"] or have["remote_ports"]:
+def update_parameters(want: dict[str, Any], clear_ports: bool, clear_program: bool) -> dict[str, Any]:
+    """What the script's Set-NetFirewallRule call gives (Get-MtkSettings plus -NewDisplayName)."""
+    keys = ["display_name", "direction", "action", "enabled", "protocol", "profiles", "remote_addresses"]
+    if want["program"] or clear_program:
+        keys.append("program")
+    if want["protocol"].lower() in ("tcp", "udp") or clear_ports:
         keys += ["local_ports", "remote_ports"]
     return {k: want[k] for k in keys}
 
@@ -100,50 +96,38 @@ def set_rule(target: dict[str, Any], given: dict[str, Any], group: str, where: s
     target.update({k: installed[k] for k in given})
 
 
-def reported(address: str) -> str:
-    """An address as the script reads it back (Windows' mask form converted to a prefix)."""
-    try:
-        network = ipaddress.ip_network(address, strict=False)
-    except ValueError:
-        return address
-    return str(network.network_address) if network.num_addresses == 1 else str(network)
+def _missing(name: str) -> ApplierError:
+    return ApplierError(f"No MSFT_NetFirewallRule objects found with property 'InstanceID' equal to '{name}'")
 
 
 def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
-    p = take(params, "firewall_rules", {"Group": str, "Rules": list}, required=("Group",))
+    p = take(params, "firewall_rules", {"Group": str, "Changes": list}, required=("Group",))
     group = p["Group"]
     rules: list[dict[str, Any]] = state["firewall"]["rules"]
-    existing = [r for r in rules if r.get("store", "PersistentStore") == "PersistentStore"
-                and str(r.get("group") or "").lower() == group.lower()]
-    current = {r["name"]: dict(record(r), remote_addresses=sorted(reported(a) for a in r.get("remote_addresses") or []))
-               for r in existing}
-    before = {"group": group, "rules": [current[n] for n in sorted(current)]}
-    wants = [wanted(raw, f"Rules[{i}]") for i, raw in enumerate(p.get("Rules") or [])]
-    keep: set[str] = set()
-    applied = 0
-    changed = False
-    for index, want in enumerate(wants):
-        where = f"Rules[{index}]"
-        have = current.get(want["name"])
-        if have is not None:
-            keep.add(want["name"])
-            if have == want:
-                continue
-            changed = True
-            target = next(r for r in rules if r["name"] == want["name"])
-            set_rule(target, update_parameters(want, have), group, where)
-            applied += 1
-            continue
-        changed = True
-        if any(r["name"].lower() == want["name"].lower() for r in rules):
-            raise ApplierError(f"{where}: New-NetFirewallRule : Cannot create a file when that file already exists. "
-                               f"(rule {want['name']!r} exists outside group {group!r})")
-        rules.append(_installed(want, group, where))
-        applied += 1
-    for rule in existing:
-        if rule["name"] not in keep:
-            changed = True
-            rules.remove(rule)
-            applied += 1
-    after = {"group": group, "rules": sorted(wants, key=lambda r: r["name"])}
-    return Outcome(changed=changed, applied=applied, before=before, after=after, result={})
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for index, raw in enumerate(p.get("Changes") or []):
+        where = f"Changes[{index}]"
+        change = lower_keys(raw, where, {"item", "before", "after", "action", "name", "rule", "clear_ports",
+                                         "clear_program"}, {"item", "action", "name"})
+        name, action = str(change["name"]), change["action"]
+        before[str(change["item"])], after[str(change["item"])] = change.get("before"), change.get("after")
+        target = next((r for r in rules if str(r["name"]).lower() == name.lower()), None)
+        if action == "remove":
+            if target is None:
+                raise _missing(name)
+            rules.remove(target)
+        elif action == "update":
+            if target is None:
+                raise _missing(name)
+            want = wanted(dict(change.get("rule") or {}, name=name), where)
+            set_rule(target, update_parameters(want, bool(change.get("clear_ports")), bool(change.get("clear_program"))),
+                     group, where)
+        elif action == "create":
+            if target is not None:
+                raise ApplierError(f"{where}: New-NetFirewallRule : Cannot create a file when that file already exists. "
+                                   f"(rule {name!r} exists)")
+            rules.append(_installed(wanted(dict(change.get("rule") or {}, name=name), where), group, where))
+        else:
+            raise ApplierError(f"unknown firewall rule action '{action}' for {name}")
+    return Outcome(changed=bool(after), applied=len(after), before=before, after=after, result={})

@@ -1,13 +1,10 @@
 """`# mtk-applier: registry` (roles/mt_policies/files/registry.ps1).
 
-Values: [{key, name, type, data}], RemoveValues: [{key, name}], ExactKeys: [{key, type, values:
-{name: data}}]; HKLM only. A value is written when it is missing or its kind or formatted data
-differs (case-sensitive); listed removals delete existing values; an exact key becomes its listed
-values (written like Values) plus a removal of every other value it holds (names without regard to
-case; subkeys untouched); nothing else is touched. Data as the script converts it: dword/qword from a number
-or numeric string, multistring from a list, binary from hex text. Diff: {"KEY\\NAME": formatted
-data} with null for "absent" (multistrings joined with newlines, binary as hex, DWORDs signed as
-.NET reads them back). No $Ansible.Result.
+Changes: [{item, before, after, key, name, type, data}] to write or [{item, before, after, key, name,
+remove: true}] to delete; HKLM only. Nothing is compared: every change is carried out (a removal of a
+value that is not there does nothing, as DeleteValue(name, $false)). Data as the script converts it:
+dword/qword from a number or numeric string, multistring from a list, binary from hex text.
+Diff: {item: before} / {item: after}, the changes' own values. No $Ansible.Result.
 """
 
 from __future__ import annotations
@@ -52,20 +49,6 @@ def convert(kind: str, data: Any, label: str) -> Any:
     return "" if data is None else ("True" if data is True else "False" if data is False else str(data))
 
 
-def formatted(value: dict[str, Any] | None) -> str | None:
-    """Format-MtkData of what .NET reads back."""
-    if value is None:
-        return None
-    data = value["value"]
-    if value["type"] == "REG_DWORD":
-        return str(data - (1 << 32) if data >= 1 << 31 else data)
-    if value["type"] == "REG_QWORD":
-        return str(data - (1 << 64) if data >= 1 << 63 else data)
-    if value["type"] == "REG_MULTI_SZ":
-        return "\n".join(data)
-    return str(data)
-
-
 def _subkey(key: str) -> str:
     hive = key.split("\\", 1)[0]
     if hive.upper() not in ("HKLM", "HKEY_LOCAL_MACHINE", "HKLM:"):
@@ -76,51 +59,24 @@ def _subkey(key: str) -> str:
         raise ApplierError(str(err)) from None
 
 
-def _exact_keys(reg: Registry, exact_keys: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """ExactKeys as the script expands them: (values to write, values to remove), before any change."""
-    values: list[dict[str, Any]] = []
-    removals: list[dict[str, Any]] = []
-    for index, raw in enumerate(exact_keys):
-        item = lower_keys(raw, f"registry: ExactKeys[{index}]", {"key", "type", "values"}, {"key", "type", "values"})
-        key, wanted = item["key"], item["values"]
-        if not isinstance(wanted, dict):
-            raise ApplierError(f"ExactKeys: values of {key} must be a mapping")
-        listed = {str(name).casefold() for name in wanted}
-        values.extend({"key": key, "name": str(name), "type": item["type"], "data": data}
-                      for name, data in wanted.items())
-        path = _subkey(str(key))
-        if not reg.key_exists(path):
-            continue
-        removals.extend({"key": key, "name": name} for name in reg.values(path) if name.casefold() not in listed)
-    return values, removals
-
-
 def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
-    p = take(params, "registry", {"Values": list, "RemoveValues": list, "ExactKeys": list})
+    p = take(params, "registry", {"Changes": list})
     reg = Registry(state["registry"])
-    values, removals = _exact_keys(reg, p.get("ExactKeys") or [])
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    for index, raw in enumerate([*(p.get("Values") or []), *values]):
-        item = lower_keys(raw, f"registry: Values[{index}]", {"key", "name", "type", "data"}, {"key", "name", "type"})
-        key, name, kind = str(item["key"]), str(item["name"] or ""), str(item.get("type") or "")
+    for index, raw in enumerate(p.get("Changes") or []):
+        item = lower_keys(raw, f"registry: Changes[{index}]", {"item", "before", "after", "key", "name", "type", "data",
+                                                               "remove"}, {"item", "key", "name"})
+        key, name = str(item["key"]), str(item["name"] or "")
         label = f"{key}\\{name}"
+        before[str(item["item"])], after[str(item["item"])] = item.get("before"), item.get("after")
+        path = _subkey(key)
+        if item.get("remove"):
+            if reg.get(path, name) is not None:
+                reg.delete_value(path, name)
+            continue
+        kind = str(item.get("type") or "")
         if kind not in KINDS:
             raise ApplierError(f"unknown registry type '{kind}' for {label}")
-        new = {"type": TYPE_BY_WORD[kind], "value": convert(kind, item.get("data"), label)}
-        path = _subkey(key)
-        current = reg.get(path, name)
-        if current is not None and current["type"] == new["type"] and formatted(current) == formatted(new):
-            continue
-        before[label], after[label] = formatted(current), formatted(new)
-        reg.set(path, name, new["type"], new["value"])
-    for index, raw in enumerate([*(p.get("RemoveValues") or []), *removals]):
-        item = lower_keys(raw, f"registry: RemoveValues[{index}]", {"key", "name"}, {"key", "name"})
-        key, name = str(item["key"]), str(item["name"] or "")
-        path = _subkey(key)
-        current = reg.get(path, name)
-        if current is None:
-            continue
-        before[f"{key}\\{name}"], after[f"{key}\\{name}"] = formatted(current), None
-        reg.delete_value(path, name)
+        reg.set(path, name, TYPE_BY_WORD[kind], convert(kind, item.get("data"), label))
     return Outcome(changed=bool(after), applied=len(after), before=before, after=after, result={})

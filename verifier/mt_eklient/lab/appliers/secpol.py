@@ -1,12 +1,10 @@
 """`# mtk-applier: security_policy` (roles/mt_policies/files/security_policy.ps1).
 
-Settings: {section: {key: value}}, compared with what `secedit /export` writes: values formatted as
-the script does (bool 1/0, lists comma-joined), list parts sorted, text exported in quotes. So a
-value given in a form secedit does not export (an account name instead of *SID, an unquoted
-NewAdministratorName) shows as changed on every run, as on Windows. All differing keys go in one
-`secedit /configure`; secedit resolves names to SIDs, ignores keys it does not know (the lab warns)
-and refuses a ResetLockoutCount above LockoutDuration or a MinimumPasswordLength over 14 (128 with
-RelaxMinimumPasswordLengthLimits). Diff: {"[Section] Key": exported text or null}. No Result.
+Changes: [{item, before, after, section, key, value}]: every change goes, formatted as the script
+does (bool 1/0, lists comma-joined), into one `secedit /configure` run; nothing is compared. secedit
+resolves names to SIDs, ignores keys it does not know (the lab warns) and refuses a
+ResetLockoutCount above LockoutDuration or a MinimumPasswordLength over 14 (128 with
+RelaxMinimumPasswordLengthLimits). Diff: {item: before} / {item: after}. No Result.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from typing import Any
 
 from ..accounts import UnknownAccount, sid_of
 from ..registry import Registry
-from . import ApplierError, Outcome, State, take
+from . import ApplierError, Outcome, State, lower_keys, take
 
 SYSTEM_ACCESS = {
     "MinimumPasswordAge", "MaximumPasswordAge", "MinimumPasswordLength", "PasswordComplexity", "PasswordHistorySize",
@@ -38,21 +36,6 @@ def want_text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join("" if v is None else str(v) for v in value)
     return "" if value is None else str(value)
-
-
-def exported(section: str, key: str, value: Any) -> str | None:
-    """The value as `secedit /export` writes it."""
-    if value is None:
-        return None
-    if section == "Privilege Rights":
-        return ",".join(value)
-    if key in TEXT_KEYS:
-        return f'"{value}"'
-    return str(value)
-
-
-def _sorted_parts(text: str | None) -> str:
-    return ",".join(sorted(re.split(r",\s*", text or "")))
 
 
 def _known(section: str, key: str) -> bool:
@@ -105,29 +88,21 @@ def _sync_accounts(state: State, access: dict[str, Any]) -> None:
 
 
 def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
-    p = take(params, "security_policy", {"Settings": dict})
+    p = take(params, "security_policy", {"Changes": list})
     policy = state["security_policy"]
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    changes: list[tuple[str, str, str]] = []
-    for section, entries in (p.get("Settings") or {}).items():
-        if not isinstance(entries, dict):
-            raise ApplierError(f"security_policy: [{section}] must be a mapping of key to value")
-        current = policy.get(section, {})
-        for key, value in entries.items():
-            want = want_text(value)
-            have = exported(section, key, current.get(key))
-            if _sorted_parts(have) == _sorted_parts(want):
-                continue
-            changes.append((str(section), str(key), want))
-            before[f"[{section}] {key}"], after[f"[{section}] {key}"] = have, want
     warnings = []
     applied = 0
-    for section, key, want in changes:  # one secedit /configure run
+    for index, raw in enumerate(p.get("Changes") or []):  # one secedit /configure run
+        item = lower_keys(raw, f"security_policy: Changes[{index}]",
+                          {"item", "before", "after", "section", "key", "value"}, {"item", "section", "key"})
+        section, key = str(item["section"]), str(item["key"])
+        before[str(item["item"])], after[str(item["item"])] = item.get("before"), item.get("after")
         if not _known(section, key):
             warnings.append(f"secedit ignores [{section}] {key}: not a setting it knows")
             continue
-        value = _stored(state, section, key, want)
+        value = _stored(state, section, key, want_text(item.get("value")))
         target = policy.setdefault(section, {})
         applied += target.get(key) != value
         if value is None:
@@ -136,5 +111,5 @@ def apply(state: State, params: dict[str, Any], check_mode: bool) -> Outcome:
             target[key] = value
     _check(state, policy["System Access"])
     _sync_accounts(state, policy["System Access"])
-    return Outcome(changed=bool(changes), applied=applied, before=before, after=after, result={},
+    return Outcome(changed=bool(after), applied=applied, before=before, after=after, result={},
                    warnings=warnings)

@@ -15,13 +15,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo
 
-## lint: static checks (ruff, ansible-lint production profile, profiles, generated docs up to date)
+## lint: static checks (ruff, ansible-lint production profile, profiles, sites, generated docs up to date)
 lint: $(STAMP)
 	$(BIN)/python -m compileall -q verifier/mt_eklient >/dev/null  # only what changed since the install
 	$(BIN)/ruff check verifier tests
 	PATH="$(abspath $(BIN)):$$PATH" ANSIBLE_NOCOLOR=1 NO_COLOR=1 ANSIBLE_CONFIG="$(abspath ansible.cfg)" \
 		$(BIN)/ansible-lint --profile production --offline -q playbooks roles requirements.yml
 	$(BIN)/mtk profile validate --quiet profiles/*.yml
+	$(BIN)/mtk site validate --quiet sites/*.yml
 	$(BIN)/mtk catalog docs --check
 
 ## test: every linter and test (what CI runs)

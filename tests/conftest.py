@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import copy
 import os
 import re
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from lab_session import LabSession
+from standalone_profiles import standalone_profile
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = REPO / "profiles"
@@ -17,8 +17,8 @@ PROFILES = REPO / "profiles"
 
 @pytest.fixture
 def sonora() -> dict[str, Any]:
-    """A valid WM1 profile as plain data, for tests that mutate it."""
-    return copy.deepcopy(yaml.safe_load((PROFILES / "sonora-review-4.yml").read_text()))
+    """A valid WM1 profile as plain data, for tests that mutate it (the lab site's values folded in)."""
+    return standalone_profile("sonora-review-4")
 
 
 @pytest.fixture

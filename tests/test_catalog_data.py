@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 TODAY = date(2026, 11, 25)
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
+SITE = "region-vastland"  # sites/region-vastland.yml: the example profiles leave their site facts to it
 # The lab inventory refers to these ids; renaming one breaks it.
 EXAMPLE_PROFILES = {
     "sonora-review-4": "WM1",
@@ -213,6 +214,20 @@ def test_build_only_where_something_can_be_applied():
             assert not control.build, f"{control.id}: M computers are never built"
 
 
+def test_every_control_the_build_does_not_set_says_why():
+    """build: false is a decision recorded in the catalog (build_reason), never a silent gap."""
+    not_built = [c for c in CATALOG.controls if not c.build]
+    assert not_built and all(c.build_reason and len(c.build_reason.split()) >= 6 for c in not_built)
+    base = {"id": "TEST-ONE", "title": "A test control", "area": "antivirus", "severity": "high",
+            "check": {"method": "defender", "source": "preferences", "property": "PUAProtection"},
+            "expected": {"value": 1}, "rationale": "Because tests need one.", "references": {"normen": "4.6"}}
+    with pytest.raises(ValueError, match="build: false needs build_reason"):
+        Control.model_validate(base)
+    with pytest.raises(ValueError, match="build_reason is for controls the build does not set"):
+        Control.model_validate({**base, "build": True, "build_reason": "it says why, but it is built"})
+    assert Control.model_validate({**base, "build_reason": "a status, not a setting"}).build is False
+
+
 # --- one control per setting ------------------------------------------------------------------
 
 def setting_of(control: Control) -> tuple[Any, ...]:
@@ -268,7 +283,7 @@ def test_profiles_folder_holds_exactly_the_example_profiles():
 
 @pytest.mark.parametrize(("profile_id", "label"), EXAMPLE_PROFILES.items())
 def test_example_profile_resolves_for_its_own_class(profile_id, label):
-    loaded, baseline = resolve_host("h1", {"mt_class": label, "mt_profile": profile_id}, TODAY)
+    loaded, baseline = resolve_host("h1", {"mt_class": label, "mt_profile": profile_id, "mt_site": SITE}, TODAY)
     assert loaded.profile.classification.label == label
     assert len(baseline.controls) == len(CATALOG.controls)
     applicable = [c for c in baseline.controls if c.status != "not_applicable"]
@@ -285,7 +300,7 @@ def test_example_profile_resolves_for_its_own_class(profile_id, label):
 
 @pytest.mark.parametrize("profile_id", EXAMPLE_PROFILES)
 def test_compensating_controls_apply_to_their_profile(profile_id):
-    hostvars = {"mt_class": EXAMPLE_PROFILES[profile_id], "mt_profile": profile_id}
+    hostvars = {"mt_class": EXAMPLE_PROFILES[profile_id], "mt_profile": profile_id, "mt_site": SITE}
     loaded, baseline = resolve_host("h1", hostvars, TODAY)
     by_id = {c.id: c for c in baseline.controls}
     for control_id in loaded.profile.antivirus.compensating_controls:
@@ -301,9 +316,9 @@ def test_m_profile_is_verified_only_against_manufacturer_guarantees():
 
 
 def test_example_waivers_show_a_valid_and_an_expired_waiver():
-    _, sonora = resolve_host("h1", {"mt_class": "WM1", "mt_profile": "sonora-review-4"}, TODAY)
+    _, sonora = resolve_host("h1", {"mt_class": "WM1", "mt_profile": "sonora-review-4", "mt_site": SITE}, TODAY)
     assert [c.id for c in sonora.controls if c.status == "waived"] == ["LOCK-INACTIVITY"]
-    _, labflow = resolve_host("h1", {"mt_class": "WM0", "mt_profile": "labflow-report-2"}, TODAY)
+    _, labflow = resolve_host("h1", {"mt_class": "WM0", "mt_profile": "labflow-report-2", "mt_site": SITE}, TODAY)
     assert next(c for c in labflow.controls if c.id == "SMB-SIGNING-CLIENT").status == "applicable"
     assert any("SMB-SIGNING-CLIENT: waiver expired" in note for note in labflow.notes)
 

@@ -8,6 +8,7 @@ from mt_eklient.cli import main
 from mt_eklient.commands.catalog import DEFAULT_DOCS, render_docs
 
 REPO = Path(__file__).resolve().parents[1]
+SITE = "region-vastland"  # sites/region-vastland.yml: the repository profiles leave their site facts to it
 
 
 def test_list_filters_by_class(capsys):
@@ -41,7 +42,7 @@ def test_controls_doc_is_generated_and_current(tmp_path):
 
 
 def test_profile_show_json_and_schema(capsys):
-    assert main(["profile", "show", str(REPO / "profiles" / "standard-client.yml"), "--json"]) == 0
+    assert main(["profile", "show", str(REPO / "profiles" / "standard-client.yml"), "--site", SITE, "--json"]) == 0
     baseline = json.loads(capsys.readouterr().out)
     assert baseline["profile_class"] == "W0"
     assert main(["profile", "schema"]) == 0
@@ -53,11 +54,13 @@ def test_profile_show_json_and_schema(capsys):
 def test_profile_show_with_host_vars(tmp_path, capsys):
     hv = tmp_path / "hv.yml"
     hv.write_text("mt_zones:\n  management: [192.168.9.0/24]\n")
-    assert main(["profile", "show", str(REPO / "profiles" / "sonora-review-4.yml"), "--host-vars", str(hv), "--json"]) == 0
+    assert main(["profile", "show", str(REPO / "profiles" / "sonora-review-4.yml"), "--host-vars", str(hv),
+                 "--site", SITE, "--json"]) == 0
     text = capsys.readouterr().out
     assert "192.168.9.0/24" in text and "10.20.0.0/24" not in text
     hv.write_text("mt_class: WX1\n")
-    assert main(["profile", "show", str(REPO / "profiles" / "sonora-review-4.yml"), "--host-vars", str(hv)]) == 2
+    assert main(["profile", "show", str(REPO / "profiles" / "sonora-review-4.yml"), "--host-vars", str(hv),
+                 "--site", SITE]) == 2
 
 
 def test_published_profile_schema_is_current_and_accepts_examples(capsys):
@@ -91,9 +94,9 @@ def test_output_into_a_closed_pipe_ends_quietly():
 
 def test_profile_show_text_prints_every_rule_in_full(capsys):
     path = REPO / "profiles" / "radiant-dicom-viewer-7.yml"
-    assert main(["profile", "show", str(path), "--json"]) == 0
+    assert main(["profile", "show", str(path), "--site", SITE, "--json"]) == 0
     baseline = {c["id"]: c for c in json.loads(capsys.readouterr().out)["controls"]}
-    assert main(["profile", "show", str(path)]) == 0
+    assert main(["profile", "show", str(path), "--site", SITE]) == 0
     text = capsys.readouterr().out
     assert "..." not in text
     for control in ("FW-RULES", "WL-EXE-RULES"):

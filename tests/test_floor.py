@@ -189,7 +189,7 @@ def test_an_exception_reaches_every_report(sonora, tmp_path, write_profile):
     profile_dir = tmp_path / "profiles"
     profile_dir.mkdir()
     write_profile(_image_drive(sonora, EXCEPTION), name="profiles/sonora-review-4.yml")
-    _, baseline = resolve_host("wm1-img-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4"}, TODAY,
+    _, baseline = resolve_host("wm1-img-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4", "mt_site": "region-vastland"}, TODAY,
                                     profiles_dir=profile_dir)
     facts = json.loads((Path(__file__).parent / "data" / "facts" / "wm1-sample.json").read_text())
     scan = run_evaluation([HostInput("wm1-img-01", baseline=baseline, facts=facts),
@@ -211,7 +211,7 @@ def test_an_exception_reaches_every_report(sonora, tmp_path, write_profile):
 
 def test_inventory_zones_cannot_open_the_management_zone(tmp_path):
     with pytest.raises(InputError) as err:
-        resolve_host("wm1-x", {"mt_class": "WM1", "mt_profile": "sonora-review-4",
+        resolve_host("wm1-x", {"mt_class": "WM1", "mt_profile": "sonora-review-4", "mt_site": "region-vastland",
                                "mt_zones": {"management": ["0.0.0.0/0"]}}, TODAY)
     [problem] = err.value.problems
     assert problem.field == "mt_zones.management[0]" and "DC-MANAGEMENT-ZONE-BROAD" in problem.message
@@ -251,7 +251,7 @@ def test_profile_show_refuses_host_vars_that_open_the_management_zone(tmp_path, 
     host_vars = tmp_path / "host.yml"
     host_vars.write_text("mt_zones:\n  management: [0.0.0.0/1, 128.0.0.0/1]\n", encoding="utf-8")
     code = main(["profile", "show", str(Path(__file__).parents[1] / "profiles" / "sonora-review-4.yml"),
-                 "--host-vars", str(host_vars)])
+                 "--host-vars", str(host_vars), "--site", "region-vastland"])
     err = capsys.readouterr().err
     assert code == 2
     assert f"{host_vars}: mt_zones.management[0]: DC-MANAGEMENT-ZONE-BROAD" in err

@@ -23,10 +23,11 @@ AS_OF = date(2026, 11, 25)
 
 def resolved(profile_id: str) -> dict:
     label = yaml.safe_load((REPO / "profiles" / f"{profile_id}.yml").read_text())["classification"]
-    hostvars = {"mt_class": f"{label['type']}{label['group']}", "mt_profile": profile_id}
+    hostvars = {"mt_class": f"{label['type']}{label['group']}", "mt_profile": profile_id, "mt_site": "region-vastland"}
     _, baseline = resolve_host(f"golden-{profile_id}", hostvars, AS_OF)
     data = baseline.to_dict()
     data["profile"]["source"] = os.path.relpath(data["profile"]["source"], REPO)
+    data["site"]["source"] = os.path.relpath(data["site"]["source"], REPO)
     return json.loads(json.dumps(data, default=str))
 
 

@@ -120,7 +120,7 @@ def _verify(tmp_path: Path, text: str) -> tuple[int, str, str, dict]:
     facts = tmp_path / "facts.json"
     facts.write_text(text, encoding="utf-8", errors="surrogatepass")
     report = tmp_path / "r.json"
-    code, out, err = run("verify", str(facts), "--profile", str(PROFILE), "--no-history", "--json", str(report),
+    code, out, err = run("verify", str(facts), "--profile", str(PROFILE), "--site", "region-vastland", "--no-history", "--json", str(report),
                          "--html", str(tmp_path / "r.html"), "--junit", str(tmp_path / "r.xml"))
     return code, out, err, json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
 
@@ -205,7 +205,7 @@ def test_any_program_name_renders_in_every_report(tmp_path, name):
     doc["host"]["computer_name"] = name
     doc["errors"] = [{"section": "programs", "message": name}]
     facts_module.bound_facts(doc, "x")
-    _, baseline = resolve_host("wm1-sono-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4"},
+    _, baseline = resolve_host("wm1-sono-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4", "mt_site": "region-vastland"},
                                __import__("datetime").date(2026, 11, 25))
     report = run_evaluation([HostInput("wm1-sono-01", baseline=baseline, facts=doc)]).to_report()
     for text in (render_console(report), render_html(report), render_junit(report)):
@@ -219,7 +219,7 @@ def test_any_program_name_renders_in_every_report(tmp_path, name):
 
 def test_reports_and_history_are_not_world_readable(tmp_path):
     script = (f"import os, sys; os.umask(0); from mt_eklient.cli import main; "
-              f"sys.exit(main(['verify', {str(SAMPLE_FACTS)!r}, '--profile', {str(PROFILE)!r}, "
+              f"sys.exit(main(['verify', {str(SAMPLE_FACTS)!r}, '--profile', {str(PROFILE)!r}, '--site', 'region-vastland', "
               f"'--json', 'r.json', '--html', 'r.html', '--junit', 'r.xml', '--history', 'h.sqlite']))")
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode in (0, 1), proc.stderr
@@ -253,7 +253,7 @@ def test_winlogon_default_password_is_collected_as_presence_only():
     canary = "CANARY-autologon-81c4e2"
     state = fresh_state(HostSpec(name="wm1-sono-01", edition="win10-ltsc-2021"), today=today)
     Registry(state["registry"]).set(winlogon, "DefaultPassword", "REG_SZ", canary)
-    _, baseline = resolve_host("wm1-sono-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4"}, today)
+    _, baseline = resolve_host("wm1-sono-01", {"mt_class": "WM1", "mt_profile": "sonora-review-4", "mt_site": "region-vastland"}, today)
     request = collection_request(baseline)
     assert [winlogon, "DefaultPassword", "presence"] in request["registry"]
     facts = facts_from_state(state, request)
@@ -331,7 +331,7 @@ def test_no_facts_document_makes_mtk_verify_crash(tmp_path, data, value):
     path = data.draw(st.sampled_from(list(_paths(facts))))
     target = tmp_path / "facts.json"
     target.write_text(json.dumps(_replace(facts, path, value)), encoding="utf-8")
-    code, _, err = run("verify", str(target), "--profile", str(PROFILE), "--no-history",
+    code, _, err = run("verify", str(target), "--profile", str(PROFILE), "--site", "region-vastland", "--no-history",
                        "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"))
     assert code in (0, 1, 2, 3) and "Traceback" not in err
 
@@ -344,6 +344,6 @@ def test_no_bytes_make_mtk_crash(tmp_path, raw):
     for name, argv in (("p.yml", ("profile", "validate")), ("f.json", ("verify",))):
         target = tmp_path / name
         target.write_bytes(raw)
-        args = [*argv, str(target)] + (["--profile", str(PROFILE), "--no-history"] if argv == ("verify",) else [])
+        args = [*argv, str(target)] + (["--profile", str(PROFILE), "--site", "region-vastland", "--no-history"] if argv == ("verify",) else [])
         code, _, err = run(*args)
         assert code in (2, 3) and "Traceback" not in err

@@ -61,7 +61,6 @@ def test_list_where_mapping_belongs(write_profile):
         (lambda p: p["patching"].update(approved_kbs=["KB5034441"]), "patching.approved_kbs[0]", "both approved and blocked"),
         (lambda p: p["waivers"][0].update(expires="soon"), "waivers[0].expires", "date"),
         (lambda p: p["patching"].update(defer_days=45), "patching.defer_days", "1 to 30"),
-        (lambda p: p["antivirus"].update(signatures={"source": "internal_share"}), "antivirus.signatures.share", "UNC"),
     ],
 )
 def test_invalid_profile_is_rejected_with_field_and_line(sonora, write_profile, mutate, field, text):

@@ -20,8 +20,9 @@ from mt_eklient.cli import main
 from mt_eklient.hosts import catalog_problems
 from mt_eklient.profile import load_profile
 from mt_eklient.resolve import HostContext, resolve
+from standalone_profiles import standalone_profile
 
-BASE = yaml.safe_load((Path(__file__).resolve().parents[1] / "profiles" / "sonora-review-4.yml").read_text())
+BASE = standalone_profile("sonora-review-4")
 LINE = re.compile(r"^.+?(:\d+)?: [A-Za-z_][\w.\[\]]*: .+$")
 
 networks = st.builds(

@@ -84,7 +84,7 @@ def test_report_redacts_a_connection_secret_echoed_in_the_facts(tmp_path):
 
     secret = "CANARY-echo-1b2c3d4e"
     hostvars = {"wm1-sono-01": {**yaml.safe_load((REPO / "inventories/lab/host_vars/wm1-sono-01.yml").read_text()),
-                                "ansible_password": secret}}
+                                "mt_site": "region-vastland", "ansible_password": secret}}
     planned = scanjob.plan(hostvars, profiles_dir=REPO / "profiles")
     facts = json.loads((REPO / "tests/data/facts/wm1-sample.json").read_text())
     facts["host"]["computer_name"] = f"WM1-{secret}"  # named in the report's notes

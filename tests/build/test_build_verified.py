@@ -9,94 +9,72 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import mt_eklient
-import pytest
+from lab_session import COLLECTOR_MARKER, recap
 from mt_eklient.buildplan import NAMEPLATE_KEY
 
-REPO = Path(__file__).resolve().parents[2]
-PLAYBOOK = "playbooks/build_wm.yml"
 HOST = "wm1-sono-01"
 REPORT_SCHEMA = json.loads((Path(mt_eklient.__file__).parent / "schemas" / "report.schema.json").read_text())
 
 
-def _mtk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    beside = Path(sys.executable).parent / "mtk"
-    cmd = [str(beside)] if beside.is_file() else [sys.executable, "-m", "mt_eklient.cli"]
-    return subprocess.run([*cmd, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+def _build(lab, reports: Path, *extra: str, expect: int | None = 0, env: dict[str, str] | None = None):
+    return lab.play("--limit", HOST, "-e", f"mtk_build_report_dir={reports}", *extra, expect=expect, env=env)
 
 
-@pytest.fixture
-def lab(built_lab, tmp_path) -> dict[str, Any]:
-    env = {**os.environ, "MTK_LAB_DIR": str(built_lab.copy_to(tmp_path / "state")), "MTK_LAB_LATENCY": "0",
-           "MTK_LAB_TRANSPORT": "inprocess", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
-    env.pop("MTK_LAB_INVENTORY", None)
-    return {"env": env, "reports": tmp_path / "reports", "state": Path(env["MTK_LAB_DIR"])}
-
-
-def _journal(lab: dict[str, Any]) -> list[dict[str, Any]]:
-    path = lab["state"] / f"{HOST}.journal.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _build(lab: dict[str, Any], *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return _mtk(env or lab["env"], "lab", "ansible-playbook", PLAYBOOK, "--limit", HOST,
-                "-e", "mt_preflight_os_override=true", "-e", f"mtk_build_report_dir={lab['reports']}", *extra)
-
-
-def _drift(lab: dict[str, Any], *kinds: str) -> None:
+def _drift(lab, *kinds: str) -> None:
     for kind in kinds:
-        assert _mtk(lab["env"], "lab", "drift", HOST, kind).returncode == 0
+        lab.run("lab", "drift", HOST, kind)
 
 
-def _report(lab: dict[str, Any]) -> dict[str, Any]:
-    assert (lab["reports"] / f"{HOST}.html").is_file()
-    report = json.loads((lab["reports"] / f"{HOST}.json").read_text())
+def _report(reports: Path) -> dict[str, Any]:
+    assert (reports / f"{HOST}.html").is_file()
+    report = json.loads((reports / f"{HOST}.json").read_text())
     jsonschema.validate(report, REPORT_SCHEMA)
     (host,) = report["hosts"]
     return host
 
 
 def _is_collector(entry: dict[str, Any]) -> bool:
-    return str((entry.get("args") or {}).get("script", "")).startswith("# mtk-collector")
+    return str((entry.get("args") or {}).get("script", "")).startswith(COLLECTOR_MARKER)
 
 
-def test_compliant_host_two_remote_calls_no_change(lab):
-    before = len(_journal(lab))
-    result = _build(lab)
-    assert result.returncode == 0, result.stdout[-4000:]
-    calls = _journal(lab)[before:]
-    assert len(calls) == 2 and all(_is_collector(c) for c in calls), [c.get("module") for c in calls]
-    assert "changed=0" in result.stdout.split("PLAY RECAP")[-1]
-    assert _report(lab)["verdict"] == "pass"
+def test_compliant_host_two_remote_calls_no_change(built_lab, tmp_path):
+    lab, reports = built_lab, tmp_path / "reports"
+    with lab.preserved():
+        before = len(lab.journal(HOST))
+        result = _build(lab, reports)
+        calls = lab.journal(HOST)[before:]
+        assert len(calls) == 2 and all(_is_collector(c) for c in calls), [c.get("module") for c in calls]
+        assert recap(result.stdout)[HOST]["changed"] == 0
+        assert _report(reports)["verdict"] == "pass"
+    lab.assert_password_nowhere(files=sorted(reports.iterdir()))
 
 
-def test_drift_not_owned_fails_at_verification_naming_the_control(lab):
-    _drift(lab, "hotfix-removed")
-    result = _build(lab)
-    assert result.returncode != 0
-    assert f"VERIFICATION FAILED {HOST}" in result.stdout
-    assert "PATCH-HOTFIX-AGE fail (not set by the build)" in result.stdout
-    host = _report(lab)
-    assert host["verdict"] == "fail"
-    # This run wrote no nameplate (it was current): the one from the last good build stays.
-    facts = json.loads(_mtk(lab["env"], "lab", "facts", HOST).stdout)
-    assert facts["nameplate"]["profile_id"] == "sonora-review-4"
+def test_drift_not_owned_fails_at_verification_naming_the_control(built_lab, tmp_path):
+    lab, reports = built_lab, tmp_path / "reports"
+    with lab.preserved():
+        _drift(lab, "hotfix-removed")
+        result = _build(lab, reports, expect=None)
+        assert result.returncode != 0
+        assert f"VERIFICATION FAILED {HOST}" in result.stdout
+        assert "PATCH-HOTFIX-AGE fail (not set by the build)" in result.stdout
+        assert _report(reports)["verdict"] == "fail"
+        # This run wrote no nameplate (it was current): the one from the last good build stays.
+        assert lab.facts(HOST)["nameplate"]["profile_id"] == "sonora-review-4"
 
 
-def test_failed_verification_takes_back_the_nameplate_it_wrote(lab):
-    _drift(lab, "hotfix-removed", "nameplate-class-changed")
-    result = _build(lab)
-    assert result.returncode != 0 and f"VERIFICATION FAILED {HOST}" in result.stdout
-    assert "Take back the nameplate" in result.stdout
-    facts = json.loads(_mtk(lab["env"], "lab", "facts", HOST).stdout)
-    assert not facts["nameplate"], facts["nameplate"]
+def test_failed_verification_takes_back_the_nameplate_it_wrote(built_lab, tmp_path):
+    lab = built_lab
+    with lab.preserved():
+        _drift(lab, "hotfix-removed", "nameplate-class-changed")
+        result = _build(lab, tmp_path / "reports", expect=None)
+        assert result.returncode != 0 and f"VERIFICATION FAILED {HOST}" in result.stdout
+        assert "Take back the nameplate" in result.stdout
+        assert not lab.facts(HOST)["nameplate"]
 
 
 def _observed_changes(document: dict[str, Any]) -> set[str]:
@@ -121,17 +99,19 @@ def _observed_changes(document: dict[str, Any]) -> set[str]:
     return seen
 
 
-def test_check_diff_shows_the_plans_change_set(lab, tmp_path):
-    _drift(lab, "av-exclusion-added", "usb-storage-enabled", "local-admin-added", "smb1-enabled",
-           "firewall-allow-any-outbound", "applocker-removed", "defender-realtime-off", "nameplate-class-changed")
-    plan_file = tmp_path / "plan.json"
-    assert _mtk(lab["env"], "lab", "plan", "--limit", HOST, "--json", str(plan_file)).returncode == 1
-    planned = {c["item"] for c in json.loads(plan_file.read_text())["hosts"][0]["changes"]}
-    before = (lab["state"] / f"{HOST}.json").read_text()
-    result = _build(lab, "--check", "--diff", env={**lab["env"], "ANSIBLE_STDOUT_CALLBACK": "json"})
-    assert result.returncode == 0, result.stdout[-3000:]
-    observed = _observed_changes(json.loads(result.stdout))
-    assert planned <= observed, planned - observed
-    # Beyond the plan only the nameplate, which is rewritten whole (built_at, versions) when a value differs.
-    assert all(item.startswith(NAMEPLATE_KEY + "\\") for item in observed - planned), observed - planned
-    assert (lab["state"] / f"{HOST}.json").read_text() == before
+def test_check_diff_shows_the_plans_change_set(built_lab, tmp_path):
+    lab = built_lab
+    with lab.preserved():
+        _drift(lab, "av-exclusion-added", "usb-storage-enabled", "local-admin-added", "smb1-enabled",
+               "firewall-allow-any-outbound", "applocker-removed", "defender-realtime-off", "nameplate-class-changed")
+        plan_file = tmp_path / "plan.json"
+        lab.run("lab", "plan", "--limit", HOST, "--json", str(plan_file), expect=1)
+        planned = {c["item"] for c in json.loads(plan_file.read_text())["hosts"][0]["changes"]}
+        before = lab.state(HOST)
+        result = _build(lab, tmp_path / "reports", "--check", "--diff",
+                        env={**lab.env, "ANSIBLE_STDOUT_CALLBACK": "json"})
+        observed = _observed_changes(json.loads(result.stdout))
+        assert planned <= observed, planned - observed
+        # Beyond the plan only the nameplate, which is rewritten whole (built_at, versions) when a value differs.
+        assert all(item.startswith(NAMEPLATE_KEY + "\\") for item in observed - planned), observed - planned
+        assert lab.state(HOST) == before

@@ -198,13 +198,13 @@ def test_invalid_profile_is_refused_naming_file_and_field(built_lab, tmp_path):
     profiles = tmp_path / "profiles"
     shutil.copytree(REPO / "profiles", profiles)
     path = profiles / "sonora-review-4.yml"
-    path.write_text(path.read_text().replace("management: [10.20.0.0/24]", "management: [10.20.0.0/33]"))
+    path.write_text(path.read_text().replace("pacs: [10.30.4.10, 10.30.4.11]", "pacs: [10.30.4.10/33]"))
     with built_lab.preserved():
         calls = built_lab.journal("wm1-sono-01")
         result = built_lab.play("--limit", "wm1-sono-01", "-e", f"mt_preflight_profiles_dir={profiles}", expect=None)
         assert result.returncode != 0
         assert re.search(r"REFUSED wm1-sono-01: invalid input: \S*sonora-review-4\.yml:\d+: "
-                         r"network\.zones\.management\[0\]", result.stdout), result.stdout[-3000:]
+                         r"network\.zones\.pacs\[0\]", result.stdout), result.stdout[-3000:]
         assert built_lab.journal("wm1-sono-01") == calls
 
 

@@ -24,7 +24,8 @@ def sample_report(tmp_path_factory) -> dict[str, Any]:
     from mt_eklient.cli import main
 
     out = tmp_path_factory.mktemp("sample") / "report.json"
-    code = main(["verify", str(SAMPLE_FACTS), "--profile", str(PROFILES / "sonora-review-4.yml"), "--class", "WM1",
+    code = main(["verify", str(SAMPLE_FACTS), "--profile", str(PROFILES / "sonora-review-4.yml"), "--site", "region-vastland",
+                 "--class", "WM1",
                  "--host", "wm1-sono-01", "--json", str(out), "--no-history", "--today", "2026-11-25"])
     assert code in (0, 1)
     return json.loads(out.read_text(encoding="utf-8"))

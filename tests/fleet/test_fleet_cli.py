@@ -109,7 +109,8 @@ def test_history_reads_what_scans_stored(tmp_path, sample_report, capsys):
     from mt_eklient.cli import main as mtk
 
     db = tmp_path / "h.sqlite"
-    assert mtk(["verify", str(SAMPLE_FACTS), "--profile", str(PROFILES / "sonora-review-4.yml"), "--class", "WM1",
+    assert mtk(["verify", str(SAMPLE_FACTS), "--profile", str(PROFILES / "sonora-review-4.yml"), "--site", "region-vastland",
+                 "--class", "WM1",
                 "--host", "wm1-sono-01", "--history", str(db), "--today", "2026-11-25"]) in (0, 1)
     capsys.readouterr()
     stored = history.stored_reports(db)

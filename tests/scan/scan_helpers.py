@@ -36,7 +36,8 @@ def write_inventory(path: Path, hosts: dict[str, dict[str, Any]], group_vars: di
 
 
 def wm1(mode: str = "ok", **extra: Any) -> dict[str, Any]:
-    return {"mt_class": "WM1", "mt_profile": "sonora-review-4", "fake_mode": mode, **extra}
+    return {"mt_class": "WM1", "mt_profile": "sonora-review-4", "mt_site": "region-vastland", "fake_mode": mode,
+            **extra}
 
 
 def report_hosts(path: Path) -> dict[str, dict[str, Any]]:

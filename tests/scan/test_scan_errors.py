@@ -34,7 +34,7 @@ def test_mixed_fleet_reports_every_host_with_its_reason(tmp_path, fake_env):
         "wm1-auth-01": wm1("auth"),
         "wm1-refused-01": wm1("refused"),
         "wm1-echo-01": wm1("echo-secret"),
-        "wm1-novars-01": {"mt_profile": "sonora-review-4", "fake_mode": "ok"},  # no mt_class
+        "wm1-novars-01": {"mt_profile": "sonora-review-4", "mt_site": "region-vastland", "fake_mode": "ok"},  # no mt_class
         "wm1-noprofile-01": wm1("ok", mt_profile="no-such-profile"),
     }, group_vars={"ansible_password": CANARY, "ansible_become_password": CANARY,
                    "ansible_winrm_transport": "ntlm", "ansible_user": "svc-mtk"})

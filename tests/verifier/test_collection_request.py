@@ -62,10 +62,12 @@ def test_registry_policy_reads_the_data_of_both_locations():
     from mt_eklient.catalog import load_catalog
     from mt_eklient.profile import load_profile
     from mt_eklient.resolve import HostContext, resolve
+    from mt_eklient.site import effective_profile, load_site
 
     repo = Path(__file__).resolve().parents[2]
-    baseline = resolve(load_catalog(), load_profile(repo / "profiles" / "sonora-review-4.yml"),
-                       HostContext(name="h"), date(2026, 11, 25))
+    site = load_site(repo / "sites" / "region-vastland.yml")
+    loaded = effective_profile(load_profile(repo / "profiles" / "sonora-review-4.yml"), site).loaded
+    baseline = resolve(load_catalog(), loaded, HostContext(name="h"), date(2026, 11, 25))
     registry = collection_request(baseline)["registry"]
     for key in ("HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services",
                 "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server"):

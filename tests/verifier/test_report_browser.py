@@ -41,7 +41,7 @@ def scanned(tmp_path_factory) -> dict[str, Path]:
     facts_path.write_text(json.dumps(facts))
     out = {"html": root / "scan.html", "json": root / "scan.json"}
     run = subprocess.run([sys.executable, "-m", "mt_eklient.cli", "verify", str(facts_path), "--profile",
-                          str(profile_path), "--class", "WM1", "--host", host, "--html", str(out["html"]),
+                          str(profile_path), "--site", "region-vastland", "--class", "WM1", "--host", host, "--html", str(out["html"]),
                           "--json", str(out["json"]), "--no-history"], capture_output=True, text=True, check=False)
     assert run.returncode == 1, run.stderr
     return out

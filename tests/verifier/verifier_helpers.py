@@ -36,6 +36,8 @@ def control(id: str, area: str, check: dict[str, Any], expected: dict[str, Any] 
             **extra}
     if expected is not None:
         data["expected"] = expected
+    if not data.get("build"):
+        data.setdefault("build_reason", "a test control the build does not set")
     return Control.model_validate(data)
 
 

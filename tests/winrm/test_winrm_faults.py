@@ -143,7 +143,8 @@ def test_testinfra_winrm_url_runs_the_controls_against_the_endpoint(lab, tmp_pat
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--pyargs", "mt_eklient.testinfra_checks",
          f"--hosts=winrm://svc-mtk:{CANARY}@{endpoint['address']}:{endpoint['port']}",
-         "--profile", "profiles/labflow-report-2.yml", "--mt-class", "WM0", f"--junitxml={junit}"],
+         "--profile", "profiles/labflow-report-2.yml", "--mt-site", "region-vastland", "--mt-class", "WM0",
+         f"--junitxml={junit}"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]  # a fresh host fails controls
     cases = list(ET.parse(junit).getroot().iter("testcase"))

@@ -18,7 +18,7 @@ from typing import Any
 
 from .buildplan import control_targets
 from .changeset import FAILING
-from .hosts import host_context, resolve_host
+from .hosts import HostResolver
 from .scanjob import RUNNER_ARTIFACTS_ENV
 from .scanresult import HostInput, run_evaluation, write_reports
 
@@ -53,11 +53,12 @@ class Verification:
 
 
 def verify(name: str, hostvars: dict[str, Any], today: date, facts: Any, report_dir: str | Path | None,
-           profiles_dir: str | None = None) -> Verification:
+           profiles_dir: str | None = None, sites_dir: str | None = None) -> Verification:
     """Evaluate the post-build facts of one host and write its scan reports into `report_dir`
     (default: default_report_dir())."""
-    loaded, baseline = resolve_host(name, hostvars, today, profiles_dir=profiles_dir)
-    owned, _ = control_targets(baseline, loaded, host_context(name, hostvars))
+    resolver = HostResolver(today, profiles_dir, sites_dir=sites_dir)
+    loaded, baseline = resolver(name, hostvars)
+    owned, _ = control_targets(baseline, loaded, resolver.context(name, hostvars))
     item = HostInput(name, baseline=baseline, facts=facts if isinstance(facts, dict) else None,
                      applications=[a.model_dump(mode="json") for a in loaded.profile.applications],
                      status="ok" if isinstance(facts, dict) else "error",

@@ -132,6 +132,9 @@ class Control(_Model):
     expected: Expected | None = None
     compare: Compare = "equals"
     build: bool = False
+    # Why the build does not set the control (required with build: false): every control is owned
+    # by the build or says why not, so a gap the build could close is a decision, not an accident.
+    build_reason: str | None = Field(default=None, min_length=10)
     severity: Literal["low", "medium", "high", "critical"]
     rationale: str = Field(min_length=10)
     references: References
@@ -151,6 +154,10 @@ class Control(_Model):
             raise ValueError(f"registry type {self.check['type']!r} unknown")
         if self.build and method not in BUILDABLE_METHODS:
             raise ValueError(f"build: true but method {method} has no build applier")
+        if self.build and self.build_reason is not None:
+            raise ValueError("build_reason is for controls the build does not set (build: false)")
+        if not self.build and self.build_reason is None:
+            raise ValueError("build: false needs build_reason: why the build does not set this control")
         if self.expected is None and self.compare not in ("absent", "present"):
             raise ValueError(f"compare {self.compare} needs an expected value")
         return self

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .adminguard import admin_removal_refusal
 from .buildplan import NAMEPLATE_KEY, BuildPlanError, class_refusal, control_targets
 from .drafts import draft_refusal
 from .evaluate import ControlResult, HostResult, evaluate, normalise_rule, rule_identity
@@ -69,17 +70,22 @@ def refusal(baseline: Baseline, loaded: LoadedProfile, host: HostContext | None 
 
 
 def plan_for_hostvars(name: str, hostvars: dict[str, Any], facts: dict[str, Any], today: date,
-                      profiles_dir: str | None = None) -> HostPlan:
+                      profiles_dir: str | None = None, sites_dir: str | None = None,
+                      connected_as: str | None = None) -> HostPlan:
     """plan_host for an inventory host (the build's preflight, which resolved the same hostvars)."""
-    from .hosts import host_context, resolve_host
+    from .hosts import HostResolver
 
-    loaded, baseline = resolve_host(name, hostvars, today, profiles_dir=profiles_dir)
-    return plan_host(baseline, loaded, facts, today, host_context(name, hostvars))
+    resolver = HostResolver(today, profiles_dir, sites_dir=sites_dir)
+    loaded, baseline = resolver(name, hostvars)
+    return plan_host(baseline, loaded, facts, today, resolver.context(name, hostvars), connected_as=connected_as)
 
 
 def plan_host(baseline: Baseline, loaded: LoadedProfile, facts: dict[str, Any], today: date,
-              host: HostContext | None = None, result: HostResult | None = None) -> HostPlan:
-    """The change set for one host from its collected facts (`result`: the evaluation, if done)."""
+              host: HostContext | None = None, result: HostResult | None = None,
+              connected_as: str | None = None) -> HostPlan:
+    """The change set for one host from its collected facts (`result`: the evaluation, if done).
+    Refused (status `refused`, the changes kept for review) when it would remove `connected_as`
+    (ansible_user) or the site's protected accounts from local Administrators (adminguard)."""
     targets, _ = control_targets(baseline, loaded, host)
     if result is None:
         apps = plain(loaded.profile.applications)
@@ -95,6 +101,9 @@ def plan_host(baseline: Baseline, loaded: LoadedProfile, facts: dict[str, Any], 
             plan.not_built.append(_not_built(outcome, controls.get(outcome.id)))
             continue
         plan.changes.extend(_change(outcome, target, facts, controls[outcome.id]))
+    refused = admin_removal_refusal(plan.changes, facts, host.site if host else None, connected_as)
+    if refused:
+        plan.status, plan.error = "refused", refused
     return plan
 
 
@@ -104,7 +113,7 @@ def _not_built(outcome: ControlResult, control: Any) -> dict[str, Any]:
     if control is None:
         why = "checked by the verifier only"
     elif not control.build:
-        why = "the build does not set this control itself (catalog build: false)"
+        why = f"the build does not set this control: {control.build_reason}"
     else:
         why = "the build plan skips it for this profile"
     return {"control": outcome.id, "title": outcome.title, "area": outcome.area, "status": outcome.status,

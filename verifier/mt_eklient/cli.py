@@ -21,6 +21,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 # the module registers it with the same help).
 COMMANDS = {
     "profile": ("mt_eklient.commands.profile", "validate and inspect device profiles"),
+    "site": ("mt_eklient.commands.site", "validate site configurations (sites/*.yml)"),
     "catalog": ("mt_eklient.commands.catalog", "list and document the control catalog"),
     "verify": ("mt_eklient.commands.verify", "verify one host offline from a collected facts document"),
     "request": ("mt_eklient.commands.verify", "print what the collector must read for a profile"),

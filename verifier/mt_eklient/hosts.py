@@ -16,6 +16,7 @@ from .classification import MtClass
 from .errors import InputError, Problem
 from .profile import PROFILE_ID_PATTERN, LoadedProfile, load_profile
 from .resolve import Baseline, HostContext, profile_value, resolve
+from .site import SITE_ID_PATTERN, LoadedSite, effective_profile, find_site, load_site
 
 DEFAULT_PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 
@@ -84,10 +85,15 @@ def host_context(name: str, hostvars: dict[str, Any], source: str = "inventory")
                 problems.append(Problem(where, None, f"mt_zones.{zone}[{index}]", f"invalid IP address or CIDR {entry!r}"))
         clean_zones[str(zone)] = [str(e) for e in entries]
     target_group = hostvars.get("mt_wsus_target_group")
+    site_id = hostvars.get("mt_site")
+    if site_id is not None and not (isinstance(site_id, str) and re.fullmatch(SITE_ID_PATTERN, site_id)):
+        problems.append(Problem(where, None, "mt_site", f"{site_id!r} is not a site id (the name of a file in sites/, "
+                                "without .yml)"))
     if problems:
         raise InputError(problems)
     return HostContext(name=name, declared_class=declared, zones=clean_zones,
-                       wsus_target_group=str(target_group) if target_group else None)
+                       wsus_target_group=str(target_group) if target_group else None,
+                       site_id=site_id or None)
 
 
 class HostResolver:
@@ -95,9 +101,12 @@ class HostResolver:
     profile, and loading a profile costs more than resolving it."""
 
     def __init__(self, today: date, profiles_dir: str | Path | None = None, catalog: Catalog | None = None,
-                 source: str = "inventory"):
+                 source: str = "inventory", sites_dir: str | Path | None = None):
         self.today = today
         self.profiles_dir = profiles_dir
+        self.sites_dir = sites_dir
+        self._sites: dict[str, LoadedSite | InputError] = {}
+        self._effective: dict[tuple[str, str | None], LoadedProfile] = {}
         self.catalog = catalog or load_catalog()
         self.source = source
         self._profiles: dict[str, LoadedProfile | InputError] = {}
@@ -120,16 +129,41 @@ class HostResolver:
                                       p.line, p.field, p.message) for p in cached.problems])
         return cached
 
+    def _site(self, site_id: str, where: str) -> LoadedSite:
+        if site_id not in self._sites:
+            try:
+                self._sites[site_id] = load_site(find_site(site_id, self.sites_dir, where))
+            except InputError as err:
+                self._sites[site_id] = err
+        cached = self._sites[site_id]
+        if isinstance(cached, InputError):
+            raise InputError([Problem(where if p.file.startswith(f"{self.source} (") else p.file,
+                                      p.line, p.field, p.message) for p in cached.problems])
+        return cached
+
+    def context(self, name: str, hostvars: dict[str, Any]) -> HostContext:
+        """The host's context with its site (mt_site) loaded, once per site."""
+        context = host_context(name, hostvars, self.source)
+        if context.site_id:
+            context = replace(context, site=self._site(context.site_id, f"{self.source} ({name})"))
+        return context
+
     def __call__(self, name: str, hostvars: dict[str, Any]) -> tuple[LoadedProfile, Baseline]:
         where = f"{self.source} ({name})"
         profile_id = hostvars.get("mt_profile")
         if not profile_id:
             raise InputError.single(where, "required: the id of a profile in profiles/", field="mt_profile")
-        context = host_context(name, hostvars, self.source)
+        context = self.context(name, hostvars)
         loaded = self._profile(str(profile_id), where)
         if loaded.profile.id != profile_id:
             raise InputError.single(loaded.source, f"file declares id {loaded.profile.id!r}, inventory asks for "
                                     f"{profile_id!r}", field="id")
+        site = context.site
+        key_site = (str(profile_id), context.site_id)
+        if key_site not in self._effective:
+            # A gap names the host; every host with this profile and site has the same one.
+            self._effective[key_site] = effective_profile(loaded, site, where).loaded
+        loaded = self._effective[key_site]
         unknown_zones = set(context.zones) - set(loaded.profile.network.zones)
         if unknown_zones:
             raise InputError.single(where, f"zone(s) {sorted(unknown_zones)} not in profile {profile_id}",
@@ -145,6 +179,7 @@ class HostResolver:
 
 
 def resolve_host(name: str, hostvars: dict[str, Any], today: date, profiles_dir: str | Path | None = None,
-                 catalog: Catalog | None = None, source: str = "inventory") -> tuple[LoadedProfile, Baseline]:
-    """One host's profile and baseline (see HostResolver to resolve many)."""
-    return HostResolver(today, profiles_dir, catalog, source)(name, hostvars)
+                 catalog: Catalog | None = None, source: str = "inventory",
+                 sites_dir: str | Path | None = None) -> tuple[LoadedProfile, Baseline]:
+    """One host's profile (with its site's values) and baseline (see HostResolver to resolve many)."""
+    return HostResolver(today, profiles_dir, catalog, source, sites_dir)(name, hostvars)

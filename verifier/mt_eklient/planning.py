@@ -19,7 +19,7 @@ from . import __version__
 from .changeset import CHANGESET_VERSION, HostPlan, plan_host, refusal
 from .collection import collection_request
 from .errors import InputError
-from .hosts import HostResolver, host_context
+from .hosts import HostResolver
 from .plaindata import plain
 from .scan import (
     DEFAULT_FORKS,
@@ -43,6 +43,7 @@ class _Entry:
     context: Any = None
     request: dict[str, Any] | None = None
     plan: HostPlan | None = None
+    connected_as: str | None = None  # ansible_user: the build must not remove it from Administrators
 
 
 def _resolve(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | Path | None,
@@ -54,7 +55,9 @@ def _resolve(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | 
         declared = hostvars.get("mt_class")
         try:
             entry.loaded, entry.baseline = resolver(name, hostvars)
-            entry.context = host_context(name, hostvars)
+            entry.context = resolver.context(name, hostvars)
+            user = hostvars.get("ansible_user")
+            entry.connected_as = str(user) if user and "{{" not in str(user) else None
             why = refusal(entry.baseline, entry.loaded, entry.context)
             if why:
                 entry.plan = HostPlan(name, status="refused", error=redactor(why), declared_class=entry.baseline.declared_class)
@@ -73,7 +76,8 @@ def _planned(entry: _Entry, outcome: Collected, today: date) -> HostPlan:
         return HostPlan(entry.name, status="unreachable" if outcome.status == "unreachable" else "error",
                         error=outcome.reason or "no facts", declared_class=entry.baseline.declared_class)
     try:
-        return plan_host(entry.baseline, entry.loaded, outcome.facts, today, entry.context)
+        return plan_host(entry.baseline, entry.loaded, outcome.facts, today, entry.context,
+                         connected_as=entry.connected_as)
     except Exception as err:  # noqa: BLE001 - one hostile facts document is one host error
         return HostPlan(entry.name, status="error", error=f"cannot plan from the facts: {type(err).__name__}: {err}",
                         declared_class=entry.baseline.declared_class)

@@ -27,6 +27,9 @@ from .yamlsource import YamlDocument, format_path, load_yaml
 SID_PATTERN = r"^S-1-(\d+-){1,14}\d+$"
 KB_PATTERN = r"^KB\d{6,8}$"
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+# The zones a site owns (sites/*.yml, site.py): a profile may name them in its rules and leave their
+# addresses to the site.
+SITE_ZONES = ("management", "infrastructure", "wsus", "wec", "av_share")
 # A profile id is a name, never a path: inventories look profiles up by it (hosts.find_profile).
 PROFILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
@@ -211,8 +214,11 @@ class Network(_Model):
     outbound: list[FirewallRule] = []
 
 
+WsusUrl = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")]
+
+
 class Wsus(_Model):
-    server: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")]
+    server: WsusUrl | None = None  # None: the site's (sites/*.yml wsus.server)
     target_group: str | None = None
 
 
@@ -288,10 +294,14 @@ class RemoteAccess(_Model):
     rdp: Literal["disabled", "management_only"] = "disabled"
 
 
+EventCollectorUrl = Annotated[str, StringConstraints(
+    pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9/._~-]*)?$")]
+
+
 class EventForwarding(_Model):
     # A URL path without ',' or '=': Windows reads "Server=<target>,Refresh=<s>", so either would let
     # the target smuggle options of its own (Refresh, IssuerCA) into the subscription manager string.
-    target: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9/._~-]*)?$")]
+    target: EventCollectorUrl | None = None  # None: the site's (sites/*.yml event_forwarding.target)
     refresh_seconds: int = Field(default=60, ge=10, le=86400)
 
 
@@ -469,7 +479,7 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
                 ipaddress.ip_network(entry, strict=True)
             except ValueError as err:
                 found.append((("network", "zones", zone, index), f"invalid IP address or CIDR {entry!r}: {err}"))
-    if profile.classification.type == "WM" and net.management_zone not in net.zones:
+    if profile.classification.type == "WM" and net.management_zone not in (*net.zones, *SITE_ZONES):
         found.append((("network", "management_zone"),
                       f"zone {net.management_zone!r} is not defined in network.zones (WinRM must stay reachable)"))
     names: dict[str, tuple[str, int]] = {}
@@ -488,11 +498,12 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
             if rule.ports and rule.protocol not in ("tcp", "udp"):
                 found.append(((*where, "ports"), f"ports need protocol tcp or udp, not {rule.protocol}"))
             for rindex, remote in enumerate(rule.remote):
-                if _zone_or_address(remote) and remote not in net.zones:
+                if _zone_or_address(remote) and remote not in net.zones and remote not in SITE_ZONES:
                     if re.fullmatch(r"[\d./:a-fA-F]+", remote):
                         found.append(((*where, "remote", rindex), f"invalid IP address or CIDR {remote!r}"))
                     else:
-                        found.append(((*where, "remote", rindex), f"unknown zone {remote!r}"))
+                        found.append(((*where, "remote", rindex), (f"unknown zone {remote!r} (not in network.zones "
+                                                                   f"nor a site zone: {', '.join(SITE_ZONES)})")))
 
     patching = profile.patching
     blocked = {b.kb for b in patching.blocked()}
@@ -503,11 +514,8 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
     if patching.classifications is not None and patching.policy == "vendor_managed":
         found.append((("patching", "classifications"),
                       "the manufacturer patches a vendor_managed client itself: it has no classifications to choose"))
-    signatures = profile.antivirus.signatures
-    if signatures and signatures.source == "internal_share" and not signatures.share:
-        found.append((("antivirus", "signatures", "share"), "source 'internal_share' needs the share's UNC path"))
-    if patching.policy != "vendor_managed" and profile.classification.type == "WM" and patching.wsus is None:
-        found.append((("patching", "wsus"), "a WM client is patched from the hospital's WSUS: give wsus.server"))
+    # The WSUS server, the event collector and the signature share may come from the site: checked
+    # once the site is applied (site.needs_site).
 
     media = profile.removable_media
     if media.allowed_device_ids and media.policy != "allow_listed":
@@ -527,7 +535,7 @@ def semantic_problems(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         found.append((("accounts", "local_admins"), "the kiosk account must not be a local administrator"))
     if profile.accounts.screen_lock_seconds is None and not kiosk.enabled:
         found.append((("accounts", "screen_lock_seconds"), "only a kiosk may run without a screen lock"))
-    if profile.remote_access.rdp == "management_only" and profile.network.management_zone not in net.zones:
+    if profile.remote_access.rdp == "management_only" and net.management_zone not in (*net.zones, *SITE_ZONES):
         found.append((("remote_access", "rdp"), "RDP for management needs the management zone"))
 
     seen_waivers: set[str] = set()
@@ -582,14 +590,14 @@ def _port_problem(port: int | str) -> str | None:
     return None
 
 
-def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+def _clean_loc(data: Any, loc: tuple[Any, ...], known: set[str] | None = None) -> tuple[str | int, ...]:
     """Drop pydantic's union/validator tags from a location, keeping real keys and field names."""
     path: list[str | int] = []
     node = data
     for part in loc:
         if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
-        elif not (isinstance(part, str) and part in _ALL_FIELD_NAMES):
+        elif not (isinstance(part, str) and part in (known or _ALL_FIELD_NAMES)):
             continue
         else:
             node = None
@@ -598,16 +606,16 @@ def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
 
 
 def _pydantic_problems(doc: YamlDocument, data: Any, err: ValidationError,
-                       holes: dict[tuple[str | int, ...], str]) -> list[Problem]:
+                       holes: dict[tuple[str | int, ...], str], known: set[str] | None = None) -> list[Problem]:
     # pydantic reports one value against each member of a union; keep one line per field.
     unique: dict[tuple[str | int, ...], Problem] = {}
     for item in err.errors():
-        loc = _clean_loc(data, item["loc"])
+        loc = _clean_loc(data, item["loc"], known)
         if related(loc, holes):
             continue  # reported as "to fill in"
         message = item["msg"].removeprefix("Value error, ")  # our validators' own words
         if item["type"] == "extra_forbidden":
-            message = "unknown key" + _did_you_mean(str(loc[-1]) if loc else "")
+            message = "unknown key" + _did_you_mean(str(loc[-1]) if loc else "", known)
         elif item["type"] == "missing":
             message = "required key missing"
         elif item["type"] == "string_type" and isinstance(item.get("input"), bool):
@@ -622,8 +630,8 @@ def _pydantic_problems(doc: YamlDocument, data: Any, err: ValidationError,
             if not any(len(other) > len(loc) and other[:len(loc)] == loc for other in unique)]
 
 
-def _did_you_mean(key: str) -> str:
-    close = difflib.get_close_matches(key, sorted(_ALL_FIELD_NAMES), n=1, cutoff=0.75)
+def _did_you_mean(key: str, known: set[str] | None = None) -> str:
+    close = difflib.get_close_matches(key, sorted(known or _ALL_FIELD_NAMES), n=1, cutoff=0.75)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

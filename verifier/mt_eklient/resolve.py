@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -18,6 +18,9 @@ from .catalog import Catalog, Control
 from .classification import MtClass
 from .plaindata import plain
 from .profile import LoadedProfile, Profile, hand_over
+
+if TYPE_CHECKING:
+    from .site import LoadedSite
 
 MANAGED_RULE_GROUP = "mt-eklient"
 MANAGEMENT_RULE_NAME = "mtk-management-winrm"
@@ -35,6 +38,11 @@ class HostContext:
     # Site-specific zone addresses replace the profile's (profiles are per application, subnets per site).
     zones: dict[str, list[str]] = field(default_factory=dict)
     wsus_target_group: str | None = None
+    # The host's site (inventory mt_site). The profile given to `resolve` already has the site's
+    # values under it (site.effective_profile); the site is kept for the baseline's record and the
+    # build's account checks. Compared and cached by id and hash, not by content.
+    site_id: str | None = None
+    site: LoadedSite | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class ResolvedControl:
     mandatory: bool
     references: dict[str, Any]
     rationale: str
+    # Why the build does not set it (catalog build_reason; None when it does).
+    build_reason: str | None = None
     # What raw values mean ("1": "Sunday"), from the catalog, for reports: "1 (Sunday)".
     meanings: dict[str, str] = field(default_factory=dict)
 
@@ -70,6 +80,7 @@ class Baseline:
     notes: tuple[str, ...] = ()
     # Dangerous settings the safety floor allows only as owned, expiring exceptions: every report shows them.
     exceptions: tuple[dict[str, Any], ...] = ()
+    site: dict[str, Any] | None = None  # id, sha256, source of the site layer
 
     def applicable(self) -> list[ResolvedControl]:
         return [c for c in self.controls if c.status == "applicable"]
@@ -289,6 +300,7 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
             mandatory=control.id in mandatory,
             references=plain(control.references, exclude_defaults=True),
             rationale=control.rationale,
+            build_reason=control.build_reason,
             meanings=control.value_meanings(),
         ))
     if loaded.draft:
@@ -305,4 +317,5 @@ def resolve(catalog: Catalog, loaded: LoadedProfile, host: HostContext, today: d
         controls=tuple(resolved),
         notes=tuple(notes),
         exceptions=tuple(floor.active_exceptions(profile, today)),
+        site=host.site.identity() if host.site else None,
     )

@@ -5,9 +5,9 @@ adds options and fixtures, and does something only for tests that ask for `mt_co
 shipped module `mt_eklient.testinfra_checks`):
 
     pytest --pyargs mt_eklient.testinfra_checks --hosts=ansible://wm1-sono-01 \\
-        --ansible-inventory=inventories/prod --force-ansible [--profile profiles/sonora-review-4.yml] [--mt-class WM1]
+        --ansible-inventory=inventories/example-site --force-ansible [--profile profiles/sonora-review-4.yml] [--mt-class WM1]
     pytest --pyargs mt_eklient.testinfra_checks --hosts='winrm://svc-mtk@wm1-sono-01.region.local' \\
-        --profile profiles/sonora-review-4.yml --mt-class WM1
+        --profile profiles/sonora-review-4.yml --mt-site region-vastland --mt-class WM1
 
 Facts are collected ONCE per host per pytest session (a session cache), however many control
 tests use them:
@@ -15,7 +15,7 @@ tests use them:
 - `ansible://HOST`: `host.ansible("ansible.windows.win_powershell", ...)` runs the collector through
   Ansible's connection layer with the inventory's connection variables; the script and the
   request reach the module through file lookups (nothing large or secret on a command line).
-  Profile and class default to the host's `mt_profile` / `mt_class` inventory variables.
+  Profile, site and class default to the host's `mt_profile` / `mt_site` / `mt_class` inventory variables.
 - `winrm://USER:PASSWORD@HOST`: the collector runs over testinfra's own WinRM connection settings
   (endpoint, transport, credentials). A 27 kB collector does not fit a command line, so like
   Ansible's own WinRM plugin a short `powershell -EncodedCommand` bootstrap reads the collector and
@@ -51,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mt-eklient", "mt-eklient controls (mt_eklient.testinfra_checks)")
     group.addoption("--profile", dest="mt_profile", metavar="FILE",
                     help="device profile (profiles/*.yml); default for ansible:// hosts: their mt_profile variable")
+    group.addoption("--mt-site", dest="mt_site", metavar="SITE",
+                    help="the host's site: an id (sites/*.yml) or a site file; default for ansible:// hosts: their "
+                    "mt_site variable")
     group.addoption("--mt-class", dest="mt_class", metavar="CLASS",
                     help="declared class, e.g. WM1; default for ansible:// hosts: their mt_class variable, "
                     "else the profile's class")
@@ -95,6 +98,7 @@ def _plan(host: Any, config: pytest.Config, today: date) -> HostPlan:
     from .hosts import find_profile, host_context, load_checked_profile
     from .plaindata import plain
     from .resolve import resolve
+    from .site import effective_profile, site_from_arg
 
     name = _host_name(host)
     try:
@@ -106,10 +110,12 @@ def _plan(host: Any, config: pytest.Config, today: date) -> HostPlan:
                                         field="--profile")
             profile_path = find_profile(str(hostvars["mt_profile"]), source=f"inventory ({name})")
         catalog = load_catalog()
-        loaded = load_checked_profile(profile_path, catalog)
+        site = site_from_arg(config.getoption("mt_site") or hostvars.get("mt_site"), "--mt-site")
+        loaded = effective_profile(load_checked_profile(profile_path, catalog), site, f"host {name}", "--mt-site").loaded
         declared = config.getoption("mt_class") or hostvars.get("mt_class")
         context = host_context(name, {**hostvars, "mt_class": declared or loaded.profile.classification.label},
                                source=f"inventory ({name})")
+        context = replace(context, site=site, site_id=site.site.id if site else None)
         if not declared:
             context = replace(context, declared_class=None)
         baseline = resolve(catalog, loaded, context, today)

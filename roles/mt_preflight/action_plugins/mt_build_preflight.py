@@ -8,6 +8,9 @@ module: mt_build_preflight
 short_description: Check the host's OS and complete the build plan (controller only)
 description:
   - Takes the facts document of the read-only collector and the plan in C(mt_build).
+  - Refuses a change set that would remove the connected account (C(ansible_user)), the site's scan or
+    build account or its IT admin group from local Administrators, unless the site sets
+    C(accounts.allow_admin_removal) (docs/accounts.md).
   - Refuses an OS that is not an LTSC edition, is past end of support, or is not one of the
     profile's validated editions (unless I(os_override)); refuses when the controller's WinRM
     connection would not come from the management zone.
@@ -111,8 +114,12 @@ class ActionModule(ActionBase):
                               override_hint="mt_preflight_os_override")
         if not final["refusals"]:
             resolved = plan["resolved_with"]
+            user = task_vars.get("ansible_user")
             changes = plan_for_hostvars(name, resolved["hostvars"], facts, date.fromisoformat(resolved["today"]),
-                                        resolved["profiles_dir"])
+                                        resolved["profiles_dir"], resolved.get("sites_dir"),
+                                        connected_as=str(self._templar.template(user)) if user else None)
+            if changes.status == "refused":
+                final["refusals"].append(str(changes.error))
             final["changes"], final["not_built"] = changes.changes, changes.not_built
             final["needs_reboot"] = changes.needs_reboot
             final["apply"] = applier_inputs(final, changes.changes, facts)

@@ -58,7 +58,8 @@ class ActionModule(ActionBase):
                 facts = None
         resolved = plan["resolved_with"]
         outcome = verify(name, resolved["hostvars"], date.fromisoformat(resolved["today"]), facts,
-                         self._task.args.get("report_dir") or None, resolved["profiles_dir"])
+                         self._task.args.get("report_dir") or None, resolved["profiles_dir"],
+                         resolved.get("sites_dir"))
         written = ((plan.get("apply") or {}).get("nameplate") or {}).get("Changes") or []
         removal = [{"item": c["item"], "before": c["after"], "after": None, "key": c["key"], "name": c["name"],
                     "remove": True} for c in written]

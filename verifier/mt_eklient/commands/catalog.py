@@ -141,6 +141,7 @@ def render_docs(catalog: Catalog) -> str:
                 f"- Applies to: types {', '.join(c.applies_to.types)}; groups {', '.join(map(str, c.applies_to.groups))}"
                 + ("; when " + "; ".join(cond.describe() for cond in c.when) if c.when else ""),
                 f"- Check: `{check}`; compare `{c.compare}` {expected}",
+                "- Build: " + ("yes" if c.build else f"no - {' '.join(str(c.build_reason).split())}"),
                 "- References: " + "; ".join(f"{k} {v}" for k, v in _refs(c).items() if v),
             ]
     return "\n".join(lines) + "\n"

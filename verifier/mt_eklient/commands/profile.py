@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import yaml
 
 from .. import floor
-from ..catalog import load_catalog
+from ..catalog import Catalog, load_catalog
 from ..drafts import FillIn, is_placeholder
 from ..errors import InputError
 from ..hosts import host_context, load_checked_profile
-from ..profile import profile_json_schema, profile_warnings
-from ..resolve import HostContext, resolve
+from ..profile import LoadedProfile, profile_json_schema, profile_warnings
+from ..resolve import Baseline, HostContext, resolve
+from ..site import LoadedSite, effective_profile, provenance, site_from_arg
 from ..yamlsource import YamlDocument, load_yaml
 from . import profile_draft
 from .argtypes import iso_date
@@ -46,11 +48,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     show = sub.add_parser(
         "show", help="show the resolved baseline of a profile",
-        description="Resolve catalog + profile (+ a host's inventory variables) into the concrete list "
-        "of expected settings for one host, with not-applicable and waived controls explained.")
+        description="Resolve catalog -> site -> profile -> host variables into the concrete list of expected "
+        "settings for one host, with not-applicable and waived controls explained. With --site or --host-vars, "
+        "each value says which layer it came from (catalog, site, profile, host, or default).")
     show.add_argument("file", metavar="FILE", type=Path)
+    show.add_argument("--site", metavar="SITE",
+                      help="the site's id (a file in sites/) or a site file; default the host variables' mt_site. "
+                      "Needed when the profile leaves site facts (management zone, WSUS, ...) to the site")
     show.add_argument("--host-vars", type=Path, metavar="FILE",
-                      help="YAML file with the host's inventory variables (mt_class, mt_zones, mt_wsus_target_group)")
+                      help="YAML file with the host's inventory variables (mt_class, mt_site, mt_zones, "
+                      "mt_wsus_target_group)")
     show.add_argument("--date", type=iso_date, default=None, metavar="YYYY-MM-DD",
                       help="resolve as of this date (waiver expiry); default today")
     show.add_argument("--json", action="store_true", help="print the baseline as JSON")
@@ -122,20 +129,42 @@ def _host_context(path: Path | None, profile_label: str) -> HostContext:
     return host_context(str(hostvars.get("inventory_hostname", path.stem)), hostvars, str(path))
 
 
+def _site(args: argparse.Namespace, context: HostContext) -> LoadedSite | None:
+    """--site (an id or a file), else the host variables' mt_site, else none."""
+    return site_from_arg(args.site or context.site_id, "--site" if args.site else str(args.host_vars))
+
+
 def _show(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     loaded = load_checked_profile(args.file, catalog)
     context = _host_context(args.host_vars, loaded.profile.classification.label)
+    site = _site(args, context)
+    effective = effective_profile(loaded, site, str(args.file), site_field="--site")
+    loaded = effective.loaded
+    context = replace(context, site=site, site_id=site.site.id if site else None)
+    unknown = set(context.zones) - set(loaded.profile.network.zones)
+    if unknown:
+        raise InputError.single(str(args.host_vars), f"zone(s) {sorted(unknown)} not in profile {loaded.profile.id} "
+                                "nor its site", field="mt_zones")
     if problems := floor.zone_problems(loaded.profile, context.zones, str(args.host_vars)):
         raise InputError(problems)
     baseline = resolve(catalog, loaded, context, args.date or date.today())
+    layered = bool(site or args.host_vars)
+    origins = _origins(catalog, baseline, loaded, effective.origin, context) if layered else {}
     if args.json:
-        json.dump(baseline.to_dict(), sys.stdout, indent=2, default=str)
+        data = baseline.to_dict()
+        if layered:
+            data["provenance"] = origins
+        json.dump(data, sys.stdout, indent=2, default=str)
         print()
         return 0
     profile = loaded.profile
     print(f"{profile.id} v{profile.profile_version}: {profile.application.name} {profile.application.version} "
           f"({profile.manufacturer.name}), class {profile.classification.label}")
+    if layered:
+        layers = ["catalog " + baseline.catalog_version, f"site {site.site.id} ({site.source})" if site else "no site",
+                  f"profile {args.file}", f"host {args.host_vars}" if args.host_vars else "no host variables"]
+        print("layers (a later one wins): " + " -> ".join(layers))
     if baseline.declared_class and baseline.declared_class != baseline.profile_class:
         print(f"WARNING: host declares {baseline.declared_class}, profile is {baseline.profile_class}")
     counts: dict[str, int] = {}
@@ -159,12 +188,33 @@ def _show(args: argparse.Namespace) -> int:
         print(f"  {control.id:<30} {detail}{marker}")
         for line in more:
             print(f"  {'':<30}   {line}")
+        if control.id in origins:
+            print(f"  {'':<30}   from: " + "; ".join(_origin_text(o, site) for o in origins[control.id]))
     for note in baseline.notes:
         print(f"note: {note}")
     for procedure in profile.procedures:
         source = f" ({procedure.source})" if procedure.source else ""
         print(f"procedure (not checked on the machine): {procedure.text}{source}")
     return 0
+
+
+def _origins(catalog: Catalog, baseline: Baseline, loaded: LoadedProfile, origin: dict[str, str],
+             context: HostContext) -> dict[str, list[dict[str, str]]]:
+    """Per applicable control, the fields its expected value comes from and their layer."""
+    host_fields = {f"network.zones.{zone}": "host" for zone in context.zones}
+    if context.wsus_target_group:
+        host_fields["patching.wsus.target_group"] = "host"
+    spec = {c.id: c.expected for c in catalog.controls}
+    return {c.id: provenance(spec[c.id], loaded.profile, origin, host_fields)
+            for c in baseline.controls if c.status != "not_applicable" and spec.get(c.id) is not None}
+
+
+def _origin_text(entry: dict[str, str], site: LoadedSite | None) -> str:
+    layer = entry["layer"]
+    if layer == "catalog":
+        return "catalog"
+    named = layer.replace("site", f"site {site.site.id}" if site else "site")
+    return f"{named} ({entry['field']})"
 
 
 def _flow(value: object) -> str:

@@ -20,6 +20,7 @@ from ..plaindata import plain
 from ..reports.console import short
 from ..resolve import HostContext, resolve
 from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
+from ..site import effective_profile, site_from_arg
 from ..textsafe import printable
 from .argtypes import int_at_least, iso_date
 
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "could not be read, 2 usage or input error, 3 the host could not be evaluated.")
     verify.add_argument("facts", metavar="FACTS.json", type=Path, help="the facts document")
     verify.add_argument("--profile", required=True, type=Path, metavar="FILE", help="the device profile (profiles/*.yml)")
+    add_site_option(verify)
     verify.add_argument("--class", dest="mt_class", metavar="CLASS",
                         help="the class the inventory declares for this machine, e.g. WM1 (default: the profile's, "
                         "which then cannot be checked against it)")
@@ -54,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "features, local groups and firewall rule groups the baseline checks. Save it next to collect.ps1 for an "
         "offline collection.")
     request.add_argument("--profile", required=True, type=Path, metavar="FILE")
+    add_site_option(request)
     request.add_argument("--class", dest="mt_class", metavar="CLASS", help="declared class (default: the profile's)")
     request.add_argument("--output", "-o", type=Path, metavar="PATH", help="write to a file instead of stdout")
     request.set_defaults(handler=_request)
@@ -68,6 +71,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drift.add_argument("--json", action="store_true", help="print JSON")
     drift.add_argument("--history", metavar="LOCATION", help=history.OPTION_HELP)
     drift.set_defaults(handler=_drift)
+
+
+def add_site_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", metavar="SITE", help="the host's site: its id (a file in sites/) or a site file; "
+                        "needed when the profile leaves site facts (management zone, WSUS, ...) to the site")
+
+
+def _profile_with_site(args: argparse.Namespace, catalog: Any) -> tuple[Any, Any]:
+    """The profile with the site's values under it, and the site."""
+    site = site_from_arg(args.site)
+    loaded = effective_profile(load_checked_profile(args.profile, catalog), site, str(args.profile), "--site").loaded
+    return loaded, site
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -137,7 +152,7 @@ def emit_scan(scan: ScanResult, args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     declared = _declared(args.mt_class)
     catalog = load_catalog()
-    loaded = load_checked_profile(args.profile, catalog)
+    loaded, site = _profile_with_site(args, catalog)
     refused: str | None = None
     try:
         facts: dict[str, Any] | None = _read_facts(args.facts)
@@ -145,7 +160,8 @@ def _verify(args: argparse.Namespace) -> int:
         facts, refused = None, err.problems[0].message
     name = args.host or str(((facts or {}).get("host") or {}).get("computer_name") or args.facts.stem).lower()
     today = args.today or date.today()
-    baseline = resolve(catalog, loaded, HostContext(name=name, declared_class=declared), today)
+    baseline = resolve(catalog, loaded, HostContext(name=name, declared_class=declared, site=site,
+                                                    site_id=site.site.id if site else None), today)
     applications = plain(loaded.profile.applications)
     scan = run_evaluation(
         [HostInput(name, baseline=baseline, facts=facts, applications=applications,
@@ -159,7 +175,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace) -> int:
     declared = _declared(args.mt_class)
     catalog = load_catalog()
-    loaded = load_checked_profile(args.profile, catalog)
+    loaded, _ = _profile_with_site(args, catalog)
     baseline = resolve(catalog, loaded, HostContext(name="offline", declared_class=declared), date.today())
     applications = plain(loaded.profile.applications)
     text = json.dumps(collection_request(baseline, applications), indent=2) + "\n"

@@ -1,10 +1,9 @@
 """Python emulations of the project's PowerShell appliers (`roles/*/files/*.ps1`, marker line
-`# mtk-applier: NAME`), with the semantics docs/design.md gives them: idempotent, exact sets where
-the design says exact, check mode reporting what would change. Each takes the win_powershell
-`parameters` and returns an Outcome; bad input raises ApplierError (the script would throw).
-
-Diffs are flat enough (two dict levels below before/after) to survive win_powershell's default
-`depth: 2`; deeper values would reach Ansible as "System.Collections.Hashtable".
+`# mtk-applier: NAME`), with the semantics docs/design.md gives them: each carries out the changes
+it is given (the controller's change set, mt_eklient.applying) and compares nothing; what Windows
+refuses fails as it would there. Each takes the win_powershell `parameters` and returns an Outcome
+whose diff is the changes' own before/after; bad input raises ApplierError (the script would throw).
+Check mode runs on a throw-away copy of the state.
 """
 
 from __future__ import annotations

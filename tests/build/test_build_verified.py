@@ -69,42 +69,6 @@ def test_drift_not_owned_fails_at_verification_naming_the_control(built_lab, tmp
         assert lab.facts(HOST)["nameplate"]["profile_id"] == "sonora-review-4"
 
 
-# The host's clock as the preflight reads it: sonora-review-4's window is Tuesday/Wednesday 06:00 + 2 h.
-IN_WINDOW = ("-e", "mt_preflight_now=2026-11-24T06:30:00+00:00", "-e", "mt_preflight_timezone=UTC")
-OUTSIDE_WINDOW = ("-e", "mt_preflight_now=2026-11-24T12:00:00+00:00", "-e", "mt_preflight_timezone=UTC")
-
-
-def test_smb1_off_is_verified_after_the_reboot_inside_the_window(built_lab, tmp_path):
-    """Removing SMB1Protocol needs a restart (DisablePending until then): the handler reboots inside
-    the window before the verification, which then passes."""
-    lab, reports = built_lab, tmp_path / "reports"
-    with lab.preserved():
-        _drift(lab, "smb1-enabled")
-        before = len(lab.journal(HOST))
-        _build(lab, reports, *IN_WINDOW)
-        modules = [c.get("module") for c in lab.journal(HOST)[before:]]
-        assert modules.index("ansible.windows.win_optional_feature") < modules.index("ansible.windows.win_reboot")
-        assert _is_collector(lab.journal(HOST)[-1])  # the verification collected after the reboot
-        facts = lab.facts(HOST)
-        assert facts["optional_features"]["SMB1Protocol"] == "disabled" and not facts["smb"]["server_smb1"]
-        assert _report(reports)["verdict"] == "pass"
-
-
-def test_smb1_off_outside_the_window_fails_naming_the_pending_reboot(built_lab, tmp_path):
-    lab, reports = built_lab, tmp_path / "reports"
-    with lab.preserved():
-        _drift(lab, "smb1-enabled")
-        result = _build(lab, reports, *OUTSIDE_WINDOW, expect=None)
-        assert result.returncode != 0
-        assert "ansible.windows.win_reboot" not in [c.get("module") for c in lab.journal(HOST)]
-        out = " ".join(result.stdout.split())
-        assert "SMB-V1-FEATURE fail (set by the build)" in out
-        assert "a reboot is pending for SMB-V1-FEATURE" in out
-        # Until the restart Windows still runs the SMBv1 server.
-        facts = lab.facts(HOST)
-        assert facts["optional_features"]["SMB1Protocol"] == "disable_pending" and facts["smb"]["server_smb1"]
-
-
 def test_failed_verification_takes_back_the_nameplate_it_wrote(built_lab, tmp_path):
     lab = built_lab
     with lab.preserved():

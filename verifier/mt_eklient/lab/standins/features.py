@@ -50,7 +50,7 @@ def run(state: State, params: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     return {"changed": bool(todo), "reboot_required": bool(todo) and not ctx.check_mode}
 
 
-def settle(state: State) -> None:
+def complete_pending(state: State) -> None:
     """A restart completes the pending feature changes."""
     for feature in state["optional_features"].values():
         feature["state"] = SETTLED.get(feature["state"], feature["state"])

@@ -18,15 +18,18 @@ from lab_session import CANARY, REPO, LabSession
 BIG_HOST = "wm0-pacs-01"
 OTHER_HOST = "wm0-lab-01"
 
-# host -> (fault kind, host status, reason prefix): one scan meets every fault at once
+# How the lab inventory connects, as every reason names it (docs/scan.md, "Troubleshooting").
+VIA = "(winrm ntlm over https)"
+# host -> (fault kind, host status, reason prefix: step, transport, what failed): one scan meets every fault at once
 FAULTS = {
-    "w0-std-01": ("winrm-refused", "unreachable", "connection refused. Check that the WinRM service runs"),
-    "wm0-lab-01": ("winrm-bad-password", "unreachable", "authentication failed. Check the account"),
+    "w0-std-01": ("winrm-refused", "unreachable", f"connect {VIA}: connection refused. Check that the WinRM service runs"),
+    "wm0-lab-01": ("winrm-bad-password", "unreachable", f"authenticate {VIA}: authentication failed. Check the account"),
     "wm1-sono-01": ("winrm-cert-mismatch", "unreachable",
-                    "TLS certificate rejected. Check that the host's WinRM HTTPS listener certificate"),
-    "wm2-anest-01": ("winrm-reset", "unreachable", "connection reset. Check proxies"),
-    "wm1-mismatch-01": ("winrm-soap-fault", "unreachable", "WinRM service fault. Check the host's WinRM configuration"),
-    "m1-ct-01": ("unreachable", "unreachable", "connection refused. "),  # the lab's lock-out: the listener goes away
+                    f"connect {VIA}: TLS certificate rejected. Check that the host's WinRM HTTPS listener certificate"),
+    "wm2-anest-01": ("winrm-reset", "unreachable", f"run collector {VIA}: connection reset. Check proxies"),
+    "wm1-mismatch-01": ("winrm-soap-fault", "unreachable",
+                        f"run collector {VIA}: WinRM service fault. Check the host's WinRM configuration"),
+    "m1-ct-01": ("unreachable", "unreachable", f"connect {VIA}: connection refused. "),  # the lab's lock-out
 }
 
 
@@ -62,7 +65,7 @@ def test_slow_receive_runs_into_the_task_timeout(lab):
     lab.run("lab", "drift", host, "winrm-slow", "--delay", "40")
     hosts = scan(lab, host, 3, "--timeout", "12")
     assert hosts[host]["status"] == "error"
-    assert hosts[host]["error"].startswith("timeout. Check "), hosts[host]["error"]
+    assert hosts[host]["error"].startswith(f"connect or run collector {VIA}: timeout. Check "), hosts[host]["error"]
     assert hosts[host]["error"].endswith("Error: no result within 12s (task timeout)"), hosts[host]["error"]
     lab.run("lab", "reset", host)
 

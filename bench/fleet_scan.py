@@ -4,6 +4,7 @@
     .venv/bin/python bench/fleet_scan.py --hosts 1000 --repeat 3                   # mtk lab scan, end to end
     .venv/bin/python bench/fleet_scan.py --mode controller --hosts 1000,10000 --repeat 3
     .venv/bin/python bench/fleet_scan.py --hosts 200 --latency 0.5 --forks 20,50   # with modelled latency
+    .venv/bin/python bench/fleet_scan.py --hosts 50 --latency 0.5 --transport winrm,inprocess --repeat 3
     .venv/bin/python bench/fleet_scan.py --mode floor --hosts 200 --repeat 3      # Ansible's no-op floor
 
 Modes:
@@ -12,6 +13,9 @@ Modes:
   history, in a subprocess. Reports mtk's own CPU-seconds and peak RSS (getrusage of the mtk process)
   and Ansible's (getrusage of its children: ansible-inventory, ansible-playbook and its forked
   workers; peak RSS is the largest of them), and checks one remote invocation per host (lab journal).
+  `--transport winrm` scans through the lab's WinRM endpoints (`mtk lab up`: pywinrm, NTLM over
+  HTTPS), whose process stands in for the hosts: its CPU is not the controller's and is not counted.
+  The modelled latency is then the endpoint's, slept before each WS-Management Receive answer.
 - `floor`: Ansible's own floor, to separate what the project costs from what Ansible costs anyway:
   `ansible-playbook` (through `mtk lab ansible-playbook`, so the same lab configuration, inventory,
   connection and forks as the scan) running ONE no-op module per host (`ansible.windows.win_ping`),
@@ -114,6 +118,17 @@ json.dump({"start_cpu_s": started, "plan_cpu_s": planned_at - started, "hosts_cp
 """
 
 
+class _InventoryLoader(yaml.SafeLoader):
+    """safe_load for inventory variables: a vaulted value (the lab's WinRM password) stays unread."""
+
+
+_InventoryLoader.add_constructor("!vault", lambda loader, node: "<vaulted>")
+
+
+def _inventory_yaml(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_InventoryLoader) or {}
+
+
 def python() -> str:
     return sys.executable
 
@@ -156,10 +171,11 @@ def journal_counts(lab_dir: Path, names: list[str]) -> dict[str, tuple[int, int]
 
 
 def scan_once(hosts: int, latency: float, forks: int, workdir: Path, names: list[str], inventory: Path,
-              lab_dir: Path, index: int | str) -> dict[str, Any]:
+              lab_dir: Path, index: int | str, transport: str) -> dict[str, Any]:
     out = workdir / f"run-{hosts}-{forks}-{index}"
     out.mkdir()
-    env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY=str(latency))
+    # in-process the stand-ins sleep in Ansible's workers; over WinRM the endpoint does (set at lab up)
+    env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY=str(latency if transport == "inprocess" else 0))
     before = journal_counts(lab_dir, names)
     usage = out / "usage.json"
     started = time.perf_counter()
@@ -240,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="see above (default: %(default)s)")
     parser.add_argument("--hosts", default="200", help="comma-separated host counts (default: %(default)s)")
     parser.add_argument("--latency", type=float, default=0.0,
-                        help="scan mode: modelled seconds per remote call, MTK_LAB_LATENCY (default: %(default)s)")
+                        help="scan mode: modelled latency in seconds, MTK_LAB_LATENCY: in-process slept per module "
+                        "call in Ansible's worker, over WinRM by the endpoint before each Receive answer "
+                        "(default: %(default)s)")
     parser.add_argument("--forks", default="20", help="scan mode: comma-separated --forks values (default: %(default)s)")
     parser.add_argument("--outputs", default="console,json,junit,html,history",
                         help="controller mode: what the scan writes (default: %(default)s, as `mtk scan` with every "
@@ -272,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                 hostvars = workdir / "hostvars.json"
                 template = {}
                 for path in sorted((inventory / "group_vars").glob("*.yml")):
-                    template.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-                template.update(yaml.safe_load((inventory / "host_vars" / f"{names[0]}.yml").read_text()) or {})
+                    template.update(_inventory_yaml(path))
+                template.update(_inventory_yaml(inventory / "host_vars" / f"{names[0]}.yml"))
                 hostvars.write_text(json.dumps(template), encoding="utf-8")
                 runs = [controller_once(hosts, workdir, facts, hostvars, i, args.outputs) for i in range(args.repeat)]
                 rows.append({"mode": "controller", "hosts": hosts, "outputs": args.outputs, **summarise(runs, hosts),
@@ -281,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for transport in [t for t in args.transport.split(",") if t.strip()]:
                 lab_dir = workdir / f"lab-{hosts}-{transport}"
-                env = dict(os.environ, MTK_LAB_DIR=str(lab_dir), MTK_LAB_LATENCY="0")
+                # Over WinRM the latency is the endpoint's: each Receive answers that much later, server
+                # side, as a slow network would (docs/lab.md); in-process scan_once sets it per call.
+                env = dict(os.environ, MTK_LAB_DIR=str(lab_dir),
+                           MTK_LAB_LATENCY=str(args.latency if transport == "winrm" else 0))
                 run([python(), "-m", "mt_eklient.cli", "lab", "--inventory", str(inventory), "up",
                      *(["--in-process"] if transport == "inprocess" else [])], env, ok=(0,))
                 try:
@@ -294,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                                          **summarise(runs, hosts), "each": runs})
                             continue
                         runs = [scan_once(hosts, args.latency, forks, workdir, names, inventory, lab_dir,
-                                          f"{transport}-{i}") for i in range(args.repeat)]
+                                          f"{transport}-{i}", transport) for i in range(args.repeat)]
                         failed |= any(r["calls_per_host"] != [(1, 1)] or r["evaluated"] != hosts for r in runs)
                         rows.append({"mode": "scan", "transport": transport, "hosts": hosts, "forks": forks,
                                      "latency_s": args.latency,

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,9 @@ class LabSession:
 
     def up(self) -> None:
         self.run("lab", "up")
+        # Today 12:00 on every host's clock: outside every lab profile's maintenance window, so whether
+        # a build reboots does not depend on when the tests run (tests/build/test_maintenance_window.py).
+        self.run("lab", "clock", "all", datetime.now(UTC).replace(hour=12, minute=0, second=0).isoformat())
 
     def down(self) -> None:
         self.run("lab", "down", expect=None)

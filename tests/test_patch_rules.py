@@ -160,3 +160,11 @@ def test_a_draft_takes_working_days_in_place_of_its_defer_days_placeholder(tmp_p
     run = _validate(path)
     assert run.returncode == 0, run.stderr
     assert "patching.defer" not in run.stdout + run.stderr
+
+
+def test_classifications_under_a_vendor_approved_list_are_told_as_such(sonora, write_profile):
+    sonora["patching"].update(policy="vendor_approved", classifications=["security"], approved_kbs=["KB5066835"])
+    sonora["patching"].pop("defer_days")
+    notes = _baseline(write_profile(sonora)).notes
+    assert [n for n in notes if n.startswith("patching:")] == [
+        "patching: the manufacturer allows only Security Updates; WSUS approves the updates on its list (approved_kbs)"]

@@ -1,12 +1,13 @@
 """The playbooks as AWX runs them: `ansible-runner run` (the PyPI package AWX's execution nodes use)
-with a private data directory, against the simulated lab (`mtk lab env` -> env/envvars).
+with a private data directory, against the simulated lab over real WinRM (`mtk lab env` ->
+env/envvars; the session's lab of tests/lab_session.py, its WM clients reset to a fresh install).
 
-One lab, built once: build_wm.yml through the runner (a run that targets the M computer is refused
-before any change, then the real build), then
+build_wm.yml through the runner (a run that targets the M computer is refused before any change,
+then the real build), then
 playbooks/scan.yml through the runner -> the runner's status and rc, its job events (per-host
 verdicts, the collector's facts kept out of them, the AWX artefacts in the stats event), the
 report files in the job's artefacts directory, the shared PostgreSQL history, and the lab journal
-(one collector call per host). A canary password in the inventory never reaches any artefact.
+(one collector call per host). The inventory's vaulted canary password never reaches any artefact.
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from lab_session import BUILT, LabSession
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CANARY = "CANARY-runner-5f1d93a7-do-not-print"
-BUILT = ["wm1-sono-01", "wm0-lab-01", "wm0-pacs-01", "wm2-anest-01"]
 # Not built: the W client and the mismatched host fail their controls; the M computer is only verified.
 NOT_BUILT = {"w0-std-01": "fail", "wm1-mismatch-01": "fail", "m1-ct-01": "pass"}
 
@@ -37,21 +36,17 @@ def tool(name: str) -> str:
 
 
 class RunnerLab:
-    def __init__(self, root: Path, history: str):
+    """The session's lab over WinRM (tests/lab_session.py), its WM clients back to a fresh install
+    for this module's build, with this module's runner directories and history."""
+
+    def __init__(self, session: LabSession, root: Path, history: str):
+        self.session = session
         self.root = root
-        self.inventory = root / "inventory"
-        shutil.copytree(REPO / "inventories" / "lab", self.inventory)
-        group_vars = self.inventory / "group_vars" / "lab.yml"
-        data = yaml.safe_load(group_vars.read_text(encoding="utf-8"))
-        data.update({"ansible_password": CANARY, "ansible_user": "svc-mtk"})
-        group_vars.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        self.state = session.dir
+        self.inventory = session.inventory  # its vaulted ansible_password is the canary
         self.history = history
-        self.env = dict(os.environ, MTK_LAB_DIR=str(root / "state"), MTK_LAB_INVENTORY=str(self.inventory),
-                        MTK_LAB_LATENCY="0", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                        # in-process: the canary stands in for the WinRM password (over WinRM: tests/winrm)
-                        MTK_LAB_TRANSPORT="inprocess")
-        self.env.pop("ANSIBLE_CONFIG", None)
-        self.mtk("lab", "up")
+        self.env = dict(session.env, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        self.mtk("lab", "reset", *BUILT)
 
     def mtk(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([tool("mtk"), *args], env=self.env, capture_output=True, text=True, check=False,
@@ -77,7 +72,7 @@ class RunnerLab:
 
     def collector_calls(self) -> dict[str, int]:
         calls = {}
-        for journal in (self.root / "state").glob("*.journal.jsonl"):
+        for journal in self.state.glob("*.journal.jsonl"):
             entries = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines() if line.strip()]
             calls[journal.name.split(".")[0]] = sum(
                 1 for e in entries if e.get("module") == "ansible.windows.win_powershell"
@@ -113,8 +108,9 @@ class Job:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, postgres_cluster) -> RunnerLab:
-    return RunnerLab(tmp_path_factory.mktemp("runner"), postgres_cluster.new_database())
+def lab(built_lab: LabSession, tmp_path_factory, postgres_cluster) -> Iterator[RunnerLab]:
+    with built_lab.preserved():
+        yield RunnerLab(built_lab, tmp_path_factory.mktemp("runner"), postgres_cluster.new_database())
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +139,7 @@ def test_build_through_the_runner(lab: RunnerLab, build):
     assert refused.stats()["changed"] == {}
     assert (built.status, built.rc) == ("successful", 0), built.explain()
     assert set(built.stats()["changed"]) == set(BUILT)
-    assert not (lab.root / "state" / "m1-ct-01.journal.jsonl").read_text().strip(), "the M computer was contacted"
+    assert lab.session.journal("m1-ct-01") == [], "the M computer was contacted"  # since the session's lab up
 
 
 def test_scan_job_status_follows_the_verdicts(scan):
@@ -219,7 +215,7 @@ def test_unreachable_host_stays_unreachable(lab: RunnerLab, scan):
     [event] = [e for e in job.events if e["event"] == "runner_on_unreachable"
                and e["event_data"]["task"].startswith("Verdict")]
     # the reason, redacted: step and transport first
-    assert re.match(r"unreachable: connect \(winrm [^)]+\): timeout\. Check ", event["event_data"]["res"]["msg"])
+    assert re.match(r"unreachable: connect \(winrm [^)]+\): connection refused\. ", event["event_data"]["res"]["msg"])
     hosts = {h["host"]: h for h in job.report()["hosts"]}
     assert hosts[victim]["status"] == "unreachable"
     drift = {d["host"]: d for d in json.loads(lab.mtk("drift", "--json", "--host", victim,
@@ -229,6 +225,4 @@ def test_unreachable_host_stays_unreachable(lab: RunnerLab, scan):
 
 def test_no_secret_in_any_artefact(lab: RunnerLab, scan, build):
     assert scan and build
-    for path in lab.root.rglob("*"):
-        if path.is_file() and "inventory" not in path.relative_to(lab.root).parts:
-            assert CANARY.encode() not in path.read_bytes(), f"the canary password is in {path}"
+    lab.session.assert_password_nowhere(files=[p for p in lab.root.rglob("*") if p.is_file()])

@@ -57,11 +57,13 @@ def test_compliant_host_two_remote_calls_no_change(built_lab, tmp_path):
 def test_drift_not_owned_fails_at_verification_naming_the_control(built_lab, tmp_path):
     lab, reports = built_lab, tmp_path / "reports"
     with lab.preserved():
-        _drift(lab, "hotfix-removed")
-        result = _build(lab, reports, expect=None)
+        _drift(lab, "hotfix-removed", "smb1-enabled")
+        result = _build(lab, reports, "-e", "mtk_build_reboot=false", expect=None)
         assert result.returncode != 0
         assert f"VERIFICATION FAILED {HOST}" in result.stdout
         assert "PATCH-HOTFIX-AGE fail (not set by the build)" in result.stdout
+        # SMBv1 off needs a reboot that did not happen: the failure says so.
+        assert "a reboot is pending" in " ".join(result.stdout.split())
         assert _report(reports)["verdict"] == "fail"
         # This run wrote no nameplate (it was current): the one from the last good build stays.
         assert lab.facts(HOST)["nameplate"]["profile_id"] == "sonora-review-4"

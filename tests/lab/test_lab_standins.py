@@ -15,6 +15,7 @@ from mt_eklient.lab.runner import run_standin
 
 REGEDIT = "ansible.windows.win_regedit"
 SERVICE = "ansible.windows.win_service"
+UPDATES = "ansible.windows.win_updates"
 KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\Explorer"
 
 
@@ -161,14 +162,41 @@ def test_optional_feature_group_membership_updates_ping_reboot() -> None:
         "name": "Administrators", "members": ["REGION\\nobody"]})["msg"]
     assert run_standin("ansible.windows.win_ping", HOST, {"data": "hello"})["ping"] == "hello"
     assert run_standin("ansible.windows.win_ping", HOST, {"data": "crash"})["msg"] == "boom"
-    searched = run_standin("ansible.windows.win_updates", HOST, {"state": "searched"})
+    # win_updates as the module runs (wuapi.py), waiting itself: the feature above left a reboot pending
+    wait = {"_operation_options": {"wait": True}}
+    searched = run_standin(UPDATES, HOST, {"state": "searched", **wait})
     assert searched["found_update_count"] == 1 and not searched["changed"]
-    installed = run_standin("ansible.windows.win_updates", HOST, {"reboot": True})
-    assert installed["installed_update_count"] == 1 and installed["rebooted"]
-    assert not store.read_state(HOST)["lab"]["pending_reboot"]
-    assert "Unknown category_name" in run_standin("ansible.windows.win_updates", HOST,
-                                                  {"category_names": ["SecurityUpdate"]})["msg"]
+    other = run_standin(UPDATES, HOST, {"category_names": ["CriticalUpdates"], **wait})
+    assert other["found_update_count"] == 0
+    assert [u["filtered_reasons"] for u in other["filtered_updates"].values()] == [["category_names"]]
+    blocked = run_standin(UPDATES, HOST, wait)
+    assert blocked["failed"] and blocked["msg"] == "A reboot is required before more updates can be installed"
     assert run_standin("ansible.windows.win_reboot", HOST, {})["rebooted"]
+    installed = run_standin(UPDATES, HOST, wait)
+    assert installed["installed_update_count"] == 1 and installed["changed"] and installed["reboot_required"]
+    assert store.read_state(HOST)["lab"]["pending_reboot"]
+
+
+def test_win_updates_start_poll_cancel_as_the_action_plugin_drives_it() -> None:
+    up()
+    checked = run_standin(UPDATES, HOST, {"_operation_options": {}}, check_mode=True)
+    messages = run_standin(UPDATES, HOST, {"_operation": "poll", "_operation_options": checked["poll_options"]},
+                           check_mode=True)["output"]
+    assert [m["task"] for m in messages] == ["started", "search_result", "exit"] and messages[-1]["result"]["changed"]
+    assert store.read_state(HOST)["available_updates"], "check mode installs nothing"
+
+    start = run_standin(UPDATES, HOST, {"_operation_options": {}})
+    assert start["changed"] is False and journal()[-1]["changed"]  # the update task changed the host
+    messages = []
+    while not messages or messages[-1]["task"] != "exit":
+        messages += run_standin(UPDATES, HOST, {"_operation": "poll", "_operation_options": start["poll_options"]})["output"]
+    tasks = [m["task"] for m in messages]
+    assert tasks[:2] == ["started", "search_result"] and tasks[-2:] == ["install_result", "exit"]
+    assert "download_result" in tasks and messages[-1]["result"]["reboot_required"]
+    assert run_standin(UPDATES, HOST, {"_operation": "cancel", "_operation_options": start["cancel_options"]}) \
+        ["changed"] is False
+    gone = run_standin(UPDATES, HOST, {"_operation": "poll", "_operation_options": start["poll_options"]})
+    assert gone["failed"] and "Failed to connect to pipe" in gone["msg"]
 
 
 def test_latency_is_added_per_call(monkeypatch: pytest.MonkeyPatch) -> None:

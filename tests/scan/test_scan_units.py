@@ -249,6 +249,19 @@ def test_bench_smoke(tmp_path):
     assert row["mtk_rss_mb"]["median"] > 10 and row["json_kb_per_host"]["median"] > 1
 
 
+def test_bench_models_latency_on_the_winrm_endpoint(tmp_path):
+    """Over WinRM the modelled latency reaches the endpoint (set at `lab up`; each Receive answers late):
+    a scan of two hosts with 8 s of latency takes at least 8 s, and each host costs one remote call."""
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--hosts", "2", "--forks", "2",
+                             "--latency", "8", "--transport", "winrm", "--repeat", "1", "--json", str(out)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["transport"] == "winrm" and row["calls_per_host"] == [[1, 1]]
+    assert row["wall_s"]["median"] >= 8.0
+
+
 def test_bench_floor_smoke(tmp_path):
     """bench/fleet_scan.py --mode floor: the no-op play reaches every host and its CPU is measured."""
     out = tmp_path / "floor.json"

@@ -198,8 +198,11 @@ def test_html_is_self_contained_and_has_the_fleet_table(report):
     parser.feed(page)
     assert "script" not in parser.tags
     assert "link" not in parser.tags and "img" not in parser.tags
-    # No asset from outside; the only links out are the manufacturer's documents (none in this profile).
-    assert not any(name in ("src", "href") and value and not value.startswith("#") for name, value in parser.attrs)
+    # No asset from outside; the only links out are the manufacturer's documents (governance.sources[].url).
+    sources = {s["url"] for h in report["hosts"] for s in (h.get("profile") or {}).get("sources") or [] if "url" in s}
+    assert sources == {"https://sonora-medical.example/support/security/sonorev-4.2-network-security-guide"}
+    assert not any(name == "src" for name, _ in parser.attrs)
+    assert {value for name, value in parser.attrs if name == "href" and not value.startswith("#")} == sources
     assert "fleet" in parser.tables
     text = " ".join(parser.text)
     assert "Fleet overview by class and area" in text

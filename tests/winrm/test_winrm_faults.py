@@ -1,6 +1,6 @@
 """Network faults of a lab host's WinRM endpoint, met by the real winrm connection plugin and
-pywinrm: each gives a host-level error (exit 3) whose reason names the kind of problem and what to
-check, never the password; the other hosts are unaffected. A 1 MB collector result crosses intact
+pywinrm: each gives the host-level error, exit code and reason the table in docs/lab.md documents
+(what to check, then the library's message; never the password); the other hosts are unaffected. A 1 MB collector result crosses intact
 (several Receive chunks), over Ansible and over testinfra's winrm:// backend."""
 
 from __future__ import annotations
@@ -14,23 +14,43 @@ from types import SimpleNamespace
 
 import pytest
 from lab_session import CANARY, REPO, LabSession
+from mt_eklient.lab import faults
 
 BIG_HOST = "wm0-pacs-01"
 OTHER_HOST = "wm0-lab-01"
 
-# How the lab inventory connects, as every reason names it (docs/scan.md, "Troubleshooting").
-VIA = "(winrm ntlm over https)"
-# host -> (fault kind, host status, reason prefix: step, transport, what failed): one scan meets every fault at once
-FAULTS = {
-    "w0-std-01": ("winrm-refused", "unreachable", f"connect {VIA}: connection refused. Check that the WinRM service runs"),
-    "wm0-lab-01": ("winrm-bad-password", "unreachable", f"authenticate {VIA}: authentication failed. Check the account"),
-    "wm1-sono-01": ("winrm-cert-mismatch", "unreachable",
-                    f"connect {VIA}: TLS certificate rejected. Check that the host's WinRM HTTPS listener certificate"),
-    "wm2-anest-01": ("winrm-reset", "unreachable", f"run collector {VIA}: connection reset. Check proxies"),
-    "wm1-mismatch-01": ("winrm-soap-fault", "unreachable",
-                        f"run collector {VIA}: WinRM service fault. Check the host's WinRM configuration"),
-    "m1-ct-01": ("unreachable", "unreachable", f"connect {VIA}: connection refused. "),  # the lab's lock-out
-}
+# host -> fault kind: one scan meets every fault at once
+FAULTS = {"w0-std-01": "winrm-refused", "wm0-lab-01": "winrm-bad-password", "wm1-sono-01": "winrm-cert-mismatch",
+          "wm2-anest-01": "winrm-reset", "wm1-mismatch-01": "winrm-soap-fault",
+          "m1-ct-01": "unreachable"}  # the lab's lock-out: the listener goes away
+
+
+def documented() -> dict[str, tuple[str, int, str]]:
+    """kind -> (host status, exit code, reason prefix): the table of docs/lab.md#network-faults, the
+    one source of what each fault must give."""
+    section = (REPO / "docs" / "lab.md").read_text(encoding="utf-8").split("\n## Network faults\n", 1)[1]
+    rows = {}
+    for line in section.split("\n## ", 1)[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            kind = cells[0].split("`")[1].split()[0]
+            rows[kind] = (cells[2].split(",")[0], int(cells[3]), cells[4].strip("`"))
+    return rows
+
+
+DOCUMENTED = documented()
+
+
+def assert_documented(kind: str, host: dict, password: str) -> None:
+    status, _, prefix = DOCUMENTED[kind]
+    reason = host["error"]
+    assert host["status"] == status and reason.startswith(prefix), (kind, host["status"], reason)
+    assert ". Check " in reason and ". Error: " in reason, reason  # what to check, then the library's words
+    assert password not in reason
+
+
+def test_every_fault_kind_is_documented():
+    assert set(DOCUMENTED) == {*faults.KINDS, faults.UNREACHABLE} and set(FAULTS.values()) <= set(DOCUMENTED)
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +67,14 @@ def scan(lab: LabSession, limit: str, expect: int, *extra: str) -> dict[str, dic
 
 
 def test_each_fault_is_one_host_error_naming_what_to_check(lab):
-    for host, (kind, _, _) in FAULTS.items():
+    for host, kind in FAULTS.items():
         lab.run("lab", "drift", host, kind)
-    hosts = scan(lab, "all", 3)
-    for host, (_, status, prefix) in FAULTS.items():
-        assert hosts[host]["status"] == status and hosts[host]["error"].startswith(prefix), hosts[host]["error"]
+    report = lab.root / "faults-report.json"
+    result = lab.run("lab", "scan", "--limit", "all", "--json", str(report), "--no-history", expect=None)
+    assert result.returncode == max(DOCUMENTED[kind][1] for kind in FAULTS.values())
+    hosts = {h["host"]: h for h in json.loads(report.read_text())["hosts"]}
+    for host, kind in FAULTS.items():
+        assert_documented(kind, hosts[host], CANARY)
     assert hosts[BIG_HOST]["status"] == "ok"  # the others are still collected and evaluated
 
     lab.run("lab", "reset", *FAULTS)
@@ -62,10 +85,9 @@ def test_each_fault_is_one_host_error_naming_what_to_check(lab):
 
 def test_slow_receive_runs_into_the_task_timeout(lab):
     host = "w0-std-01"
-    lab.run("lab", "drift", host, "winrm-slow", "--delay", "40")
-    hosts = scan(lab, host, 3, "--timeout", "12")
-    assert hosts[host]["status"] == "error"
-    assert hosts[host]["error"].startswith(f"connect or run collector {VIA}: timeout. Check "), hosts[host]["error"]
+    lab.run("lab", "drift", host, faults.SLOW, "--delay", "40")
+    hosts = scan(lab, host, DOCUMENTED[faults.SLOW][1], "--timeout", "12")
+    assert_documented(faults.SLOW, hosts[host], CANARY)
     assert hosts[host]["error"].endswith("Error: no result within 12s (task timeout)"), hosts[host]["error"]
     lab.run("lab", "reset", host)
 

@@ -98,6 +98,28 @@ def test_other_payloads_fail_like_an_unknown_program(stdin):
     assert result.rc == 1 and result.stdout == b"" and b"simulated lab: cannot run" in result.stderr
 
 
+def test_latency_is_slept_by_the_endpoint_before_each_receive(monkeypatch):
+    """MTK_LAB_LATENCY over WinRM: the endpoint answers each Receive late (latency on the network,
+    server side); other operations answer at once; winrm-slow's delay replaces it."""
+    import time
+
+    from mt_eklient.lab import winrm_server as ws
+
+    monkeypatch.setenv("MTK_LAB_LATENCY", "0.3")
+    endpoint = ws.Endpoint("unit-host", ws.Account("svc-unit", b"\0" * 16))
+    condition = [faults.Condition()]
+    endpoint.condition = lambda: condition[0]
+
+    def took(action: str) -> float:
+        started = time.monotonic()
+        endpoint.before_action(action)
+        return time.monotonic() - started
+
+    assert took(wsman.ACTION_RECEIVE) >= 0.3 and took(wsman.ACTION_CREATE) < 0.1 and took(wsman.ACTION_COMMAND) < 0.1
+    condition[0] = faults.Condition(faults.SLOW, 0.6)
+    assert took(wsman.ACTION_RECEIVE) >= 0.6
+
+
 # --- HTTP: authentication and message encryption with pywinrm -----------------------------------
 
 PASSWORD = "Unit-test-password-1!"

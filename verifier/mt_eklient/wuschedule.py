@@ -79,6 +79,10 @@ def patching_notes(patching: Patching) -> list[str]:
     days = quality_deferral_days(patching) if patching.policy == "deferred" else 0
     working = f" ({patching.defer_working_days} working days)" if patching.defer_working_days and days else ""
     classes = ", ".join(CLASSIFICATION_NAMES[c] for c in patching.classifications or [])
+    if patching.wsus is not None and patching.policy == "vendor_approved":
+        # WSUS approves the manufacturer's list (approved_kbs), whatever its classification.
+        return [(f"patching: the manufacturer allows only {classes}; WSUS approves the updates on its list "
+                 "(approved_kbs)")] if classes else []
     if patching.wsus is not None and patching.policy in ("automatic", "deferred"):
         if not (days or classes):
             return []  # the site's own approval rule: the manufacturer asks nothing of it

@@ -28,6 +28,7 @@ import json
 from datetime import date
 
 from ansible.errors import AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 
@@ -63,6 +64,11 @@ class ActionModule(ActionBase):
         written = ((plan.get("apply") or {}).get("nameplate") or {}).get("Changes") or []
         removal = [{"item": c["item"], "before": c["after"], "after": None, "key": c["key"], "name": c["name"],
                     "remove": True} for c in written]
+        message = outcome.message()
+        rebooted = bool(plan.get("in_maintenance_window")) and boolean(self._templar.template(task_vars.get("mtk_build_reboot", True)))
+        if not outcome.ok and plan.get("needs_reboot") and not rebooted:
+            message += ("; a reboot is pending (outside the maintenance window, or mtk_build_reboot is false): "
+                        "changes that need it take effect after it - rebuild after the reboot")
         result.update(changed=False, verified=outcome.ok, verdict=outcome.verdict, failing=outcome.failing,
-                      reports=outcome.reports, msg=outcome.message(), nameplate_removal={"Changes": removal})
+                      reports=outcome.reports, msg=message, nameplate_removal={"Changes": removal})
         return result

@@ -181,6 +181,26 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_clock(args: argparse.Namespace) -> int:
+    from ..lab import clock, store
+
+    try:
+        when = clock.parse(args.time)
+    except ValueError as err:
+        return _fail(str(err))
+    known = store.hosts()
+    if not known:
+        return _fail("the lab is not up: run `mtk lab up` first")
+    names = known if args.host == "all" else [args.host]
+    if args.host != "all" and args.host not in known:
+        return _fail(f"unknown lab host {args.host!r} (lab hosts: {', '.join(known)}, or all)")
+    for name in names:
+        with store.transaction(name) as txn:
+            note = clock.set_clock(txn.state, when)
+        print(f"{name}: {note or 'no change'}")
+    return EXIT_OK
+
+
 def cmd_facts(args: argparse.Namespace) -> int:
     from ..lab import store
     from ..lab.facts import facts_from_state
@@ -299,6 +319,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--delay", type=float_at_least(0), metavar="SECONDS",
                    help="seconds each WinRM Receive waits (winrm-slow only; default 5)")
     p.set_defaults(handler=cmd_drift)
+
+    p = sub.add_parser("clock", help="set a lab host's clock (maintenance windows, reboots, update dates)",
+                       description="Set the clock of HOST (or of every host: all) to TIME; it runs on from there. "
+                       "The collector reports it as the host's local time, which the build reads maintenance "
+                       "windows in; boot times and update install dates follow it. Lab hosts keep UTC as local "
+                       "time. `now` makes the host follow the controller's clock again.",
+                       epilog="example: mtk lab clock wm1-sono-01 2026-12-08T06:30   (a Tuesday, inside "
+                       "sonora-review-4's window)")
+    p.add_argument("host", metavar="HOST|all")
+    p.add_argument("time", metavar="TIME|now", help="ISO date and time (e.g. 2026-12-08T06:30), or now")
+    p.set_defaults(handler=cmd_clock)
 
     p = sub.add_parser("facts", help="print HOST's facts document, as the collector would return it",
                        description="Print the facts document of HOST (docs/design.md) as the collector would, "

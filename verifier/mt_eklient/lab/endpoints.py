@@ -166,7 +166,7 @@ def serve(lab_dir: Path) -> None:
         if idle_limit and time.monotonic() - winrm_server.last_request > idle_limit:
             break
         for host, pair in listeners.items():
-            closed = faults.current(host).kind in (faults.REFUSED, faults.UNREACHABLE)
+            closed = faults.current(host).kind in faults.CLOSED
             for listener in pair:
                 if closed:
                     listener.close()

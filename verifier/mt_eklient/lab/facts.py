@@ -17,7 +17,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from . import applockerxml, winservices
+from . import applockerxml, clock, winservices
 from .accounts import name_of
 from .fresh import CURRENT_VERSION, NAMEPLATE_KEY, UNINSTALL
 from .fwmodel import PROFILES
@@ -250,7 +250,7 @@ def facts_from_state(state: dict[str, Any], request: dict[str, Any] | str | None
                      now: datetime | None = None) -> dict[str, Any]:
     if isinstance(request, str):  # the collector accepts the Request as a JSON string too
         request = json.loads(request)
-    now = now or datetime.now(UTC)
+    now = now or clock.now(state)  # the host's clock (`mtk lab clock`)
     errors: list[dict[str, str]] = []
     domain = state["domain"]
     policy_xml = state["applocker"]["policy_xml"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ SLOW = "winrm-slow"
 RESET = "winrm-reset"
 SOAP_FAULT = "winrm-soap-fault"
 UNREACHABLE = "unreachable"  # the lab's lock-out (drift kind `unreachable`, or a build that cut WinRM)
+REBOOTING = "rebooting"  # between shutdown and boot (reboots.py): nothing listens
+CLOSED = (REFUSED, UNREACHABLE, REBOOTING)  # kinds whose listeners are closed
 DEFAULT_DELAY = 5.0
 
 KINDS: dict[str, str] = {
@@ -62,11 +65,13 @@ def set_fault(state: dict[str, Any], kind: str, delay: float | None = None) -> s
     return f"WinRM endpoint fault: {KINDS[kind]}{extra}"
 
 
-_cache: dict[str, tuple[tuple[int, int], Condition]] = {}
+# host -> ((mtime, size) of its state file, (fault, reachable, reboot) read from it)
+_cache: dict[str, tuple[tuple[int, int], tuple[dict[str, Any], bool, dict[str, Any] | None]]] = {}
 
 
 def current(host: str) -> Condition:
-    """The host's fault now (cached on the state file's mtime and size). No state: refused."""
+    """The host's fault now (the state is re-read only when its file changed). No state: refused. A
+    host rebooting (reboots.py) is down: refused, like a host whose listener is gone."""
     path = paths.state_path(host)
     try:
         stat = os.stat(path)
@@ -74,16 +79,19 @@ def current(host: str) -> Condition:
         return Condition(REFUSED)
     key = (stat.st_mtime_ns, stat.st_size)
     cached = _cache.get(host)
-    if cached and cached[0] == key:
-        return cached[1]
-    try:
-        lab = json.loads(path.read_text(encoding="utf-8"))["lab"]
-    except (OSError, ValueError, KeyError):
-        return cached[1] if cached else Condition()
-    fault = lab.get("winrm_fault") or {}
-    if not lab.get("reachable", True):
-        condition = Condition(UNREACHABLE)
-    else:
-        condition = Condition(fault.get("kind"), float(fault.get("delay") or 0))
-    _cache[host] = (key, condition)
-    return condition
+    if not cached or cached[0] != key:
+        try:
+            lab = json.loads(path.read_text(encoding="utf-8"))["lab"]
+        except (OSError, ValueError, KeyError):
+            lab = None
+        if lab is not None:
+            cached = (key, (lab.get("winrm_fault") or {}, bool(lab.get("reachable", True)), lab.get("reboot")))
+            _cache[host] = cached
+        elif not cached:
+            return Condition()
+    fault, reachable, reboot = cached[1]
+    if not reachable:
+        return Condition(UNREACHABLE)
+    if reboot and reboot["down_at"] <= time.time() < reboot["up_at"]:
+        return Condition(REBOOTING)
+    return Condition(fault.get("kind"), float(fault.get("delay") or 0))

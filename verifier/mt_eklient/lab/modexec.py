@@ -10,8 +10,9 @@ Two payloads arrive on stdin:
 - The testinfra `winrm://` bootstrap (testinfra_plugin.WINRM_BOOTSTRAP): JSON `{script, request}`;
   the collector's facts document is stdout.
 
-Anything else (a raw command) fails with exit 1, as an unknown program would: the lab runs no
-PowerShell. ansible-core 2.19 changed the payload (a bootstrap manifest with `module_entry`
+A raw command (no stdin) is one of the reboot helper's (reboots.py: boot time, shutdown.exe, the
+LogonUI test); anything else fails with exit 1, as an unknown program would: the lab runs no
+PowerShell. Latency (MTK_LAB_LATENCY) is slept per Receive by the endpoint, not here. ansible-core 2.19 changed the payload (a bootstrap manifest with `module_entry`
 inside named scripts); it is refused with a message naming the version, not misread.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import reboots, store
 from .runner import run_standin
 from .wsman import CommandResult
 
@@ -64,11 +66,29 @@ def _collector_payload(stdin: bytes) -> dict[str, Any] | None:
     return None
 
 
+def _settle(host: str) -> None:
+    """Finish a reboot whose boot is over before the host answers anything (reboots.py)."""
+    with store.transaction(host) as txn:
+        reboots.settle(txn.state)
+
+
 def run_command(host: str, line: str, args: list[str], stdin: bytes) -> CommandResult:
+    try:
+        _settle(host)
+    except store.LabNotUp:
+        pass  # what runs next says so
+    if not stdin:  # a raw command: only the reboot helper's are known (the lab runs no PowerShell)
+        script = reboots.decode_powershell(line, args)
+        try:
+            result = reboots.run(host, script) if script is not None else None
+        except store.LabNotUp as err:
+            return CommandResult(b"", f"{err}\r\n".encode(), 1)
+        if result is not None:
+            return result
     collector = _collector_payload(stdin) if stdin and SEPARATOR not in stdin else None
     if collector is not None:
         result = run_standin(POWERSHELL, host, {"script": collector["script"],
-                                                "parameters": {"Request": collector.get("request")}})
+                                                "parameters": {"Request": collector.get("request")}}, delay=False)
         if result.get("failed") or result.get("unreachable"):
             return CommandResult(b"", f"{result.get('msg', 'collector failed')}\r\n".encode(), 1)
         return CommandResult("\r\n".join(str(o) for o in result.get("output") or []).encode("utf-8") + b"\r\n")
@@ -77,5 +97,5 @@ def run_command(host: str, line: str, args: list[str], stdin: bytes) -> CommandR
     except PayloadError as err:
         program = " ".join([line, *args])[:120]
         return CommandResult(b"", f"simulated lab: cannot run {program!r}: {err}\r\n".encode(), 1)
-    result = run_standin(module, host, params, check_mode=check_mode, diff=diff)
+    result = run_standin(module, host, params, check_mode=check_mode, diff=diff, delay=False)
     return CommandResult(json.dumps(result).encode("utf-8"), b"", 1 if result.get("failed") else 0)

@@ -46,9 +46,10 @@ def unreachable_result(host: str, reason: str) -> dict[str, Any]:
 
 
 def run_standin(module: str, host: str, args: dict[str, Any], check_mode: bool = False,
-                diff: bool = False) -> dict[str, Any]:
+                diff: bool = False, delay: bool = True) -> dict[str, Any]:
+    """One module call; `delay=False` when the WinRM endpoint models latency itself (per Receive)."""
     started = time.monotonic()
-    pause = latency()
+    pause = latency() if delay else 0.0
     if pause:
         time.sleep(pause)  # outside the lock: parallel forks overlap like real hosts
     try:
@@ -62,7 +63,8 @@ def run_standin(module: str, host: str, args: dict[str, Any], check_mode: bool =
             entry: dict[str, Any] = {"ts": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "module": module,
                                      "args": masked, "check_mode": check_mode, "changed": False, "applied": 0}
             result = _call(module, host, state, args, spec, check_mode, diff, txn)
-            entry.update(changed=bool(result.get("changed")), failed=bool(result.get("failed")),
+            background = bool(result.pop("_background", False))
+            entry.update(changed=bool(result.get("changed")) or background, failed=bool(result.get("failed")),
                          unreachable=bool(result.get("unreachable")), applied=result.pop("_applied", 0),
                          duration_ms=round((time.monotonic() - started) * 1000, 1))
             if result.get("failed"):
@@ -103,7 +105,7 @@ def _call(module: str, host: str, state: dict[str, Any], args: dict[str, Any], s
     if not diff:
         result.pop("diff", None)
     if not check_mode:
-        if txn.modified and not result.get("changed"):
+        if txn.modified and not (result.get("changed") or result.get("_background")):
             raise RuntimeError(f"lab stand-in {module} changed the state but reported changed=false")
         result["_applied"] = ctx.applied if txn.modified else 0
         # Only a change can cut the connection: a read-only call (the collector) never locks a host out,

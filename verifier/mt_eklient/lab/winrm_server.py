@@ -28,6 +28,7 @@ from spnego.channel_bindings import GssChannelBindings
 from spnego.exceptions import SpnegoError
 
 from . import faults, modexec
+from .runner import latency
 from .wsman import ACTION_CREATE, ACTION_RECEIVE, ShellHost, WSManFault, fault_envelope
 
 SOAP_TYPE = "application/soap+xml;charset=UTF-8"
@@ -72,9 +73,12 @@ class Endpoint:
 
     def before_action(self, action: str) -> None:
         condition = self.condition()
-        if condition.kind == faults.SLOW and action == ACTION_RECEIVE:
-            time.sleep(condition.delay)
-        elif condition.kind == faults.RESET and action == ACTION_RECEIVE:
+        if action == ACTION_RECEIVE:
+            # latency on the network: every Receive answers late ($MTK_LAB_LATENCY; winrm-slow: its delay)
+            pause = condition.delay if condition.kind == faults.SLOW else latency()
+            if pause:
+                time.sleep(pause)
+        if condition.kind == faults.RESET and action == ACTION_RECEIVE:
             raise ResetConnection()
         elif condition.kind == faults.SOAP_FAULT and action == ACTION_CREATE:
             raise WSManFault(faults.SOAP_FAULT_CODE, faults.SOAP_FAULT_MESSAGE, "w:QuotaLimit")
@@ -167,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
         endpoint = self.server.endpoint
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         condition = endpoint.condition()
-        if condition.kind in (faults.REFUSED, faults.UNREACHABLE):
+        if condition.kind in faults.CLOSED:
             self._reset()  # an open keep-alive connection outlives the listener's closing
             return
         if self.path.lower().rstrip("/") != "/wsman":

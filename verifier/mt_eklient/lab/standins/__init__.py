@@ -3,7 +3,8 @@
 Each stand-in is `run(state, params, ctx) -> result`: `params` are already validated against the
 real module's spec; it changes `state` in place (the runner hands it a throw-away copy in check
 mode), reports item changes through `ctx.applied`, and raises `ModuleFailure` where the real
-module would fail.
+module would fail. `_background: True` in a result says the change was made by work the module
+started in the background (win_updates' update task), so its own result says changed=false.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ StandIn = Callable[[State, dict[str, Any], Ctx], dict[str, Any]]
 
 def registry() -> dict[str, StandIn]:
     # imported here so that loading one action plugin does not parse every stand-in up front
+    from .. import wuapi
     from . import features, firewall, groups, powershell, regedit, service, system
 
     return {
@@ -46,7 +48,7 @@ def registry() -> dict[str, StandIn]:
         "ansible.windows.win_powershell": powershell.run,
         "ansible.windows.win_ping": system.ping,
         "ansible.windows.win_reboot": system.reboot,
-        "ansible.windows.win_updates": system.updates,
+        "ansible.windows.win_updates": wuapi.run,
         "ansible.windows.win_firewall": firewall.run_profile,
         "community.windows.win_firewall": firewall.run_profile,
         "community.windows.win_firewall_rule": firewall.run_rule,

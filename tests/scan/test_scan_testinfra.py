@@ -1,5 +1,6 @@
-"""The testinfra plugin (mt_eklient.testinfra_checks) against the simulated lab with ansible:// hosts,
-in a pytest subprocess: one test per control, waived/not applicable skipped with the reason, failures
+"""The testinfra plugin (mt_eklient.testinfra_checks) against the simulated lab over real WinRM (the
+session's lab, tests/lab_session.py, two hosts back to a fresh install) with ansible:// hosts, in a
+pytest subprocess: one test per control, waived/not applicable skipped with the reason, failures
 with expected and actual values, and the collector run once per host whatever the number of tests."""
 
 from __future__ import annotations
@@ -8,26 +9,29 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scan_helpers import REPO, mtk
+from lab_session import LabSession
+from scan_helpers import REPO
 
 HOSTS = ["wm1-sono-01", "wm0-lab-01"]
 
 
 @pytest.fixture(scope="module")
-def lab_env(tmp_path_factory) -> dict[str, str]:
-    lab_dir = tmp_path_factory.mktemp("testinfra-lab")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MTK_LAB_DIR", str(lab_dir))
-        patch.setenv("MTK_LAB_LATENCY", "0")
-        patch.setenv("MTK_LAB_TRANSPORT", "inprocess")
-        from mt_eklient.lab.labenv import lab_environment
-        env = lab_environment()
+def lab(lab_session: LabSession) -> Iterator[LabSession]:
+    with lab_session.preserved():
+        lab_session.run("lab", "reset", *HOSTS)  # fresh installs: some controls fail, some pass
+        yield lab_session
+
+
+@pytest.fixture(scope="module")
+def lab_env(lab: LabSession) -> dict[str, str]:
+    import json
+
+    env = {**lab.env, **json.loads(lab.run("lab", "env", "--json").stdout)}  # inventory, vault password file
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # testinfra runs `ansible`
-    result = mtk("lab", "up", env=env)
-    assert result.returncode == 0, result.stderr
     return env
 
 
@@ -41,15 +45,16 @@ def collector_calls(lab_dir: str) -> dict[str, int]:
     return out
 
 
-def test_one_pytest_test_per_control_and_one_collection_per_host(lab_env, tmp_path):
+def test_one_pytest_test_per_control_and_one_collection_per_host(lab, lab_env, tmp_path):
     junit = tmp_path / "junit.xml"
     before = collector_calls(lab_env["MTK_LAB_DIR"])
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "--pyargs", "mt_eklient.testinfra_checks",
          "--hosts=" + ",".join(f"ansible://{h}" for h in HOSTS),
-         f"--ansible-inventory={REPO / 'inventories' / 'lab'}", f"--junitxml={junit}"],
+         f"--ansible-inventory={lab.inventory}", f"--junitxml={junit}"],
         cwd=tmp_path, env=lab_env, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]  # unbuilt hosts fail controls
+    lab.assert_password_nowhere(result.stdout, result.stderr, files=[junit])
 
     after = collector_calls(lab_env["MTK_LAB_DIR"])
     assert {h: after.get(h, 0) - before.get(h, 0) for h in after} == {h: int(h in HOSTS) for h in after}

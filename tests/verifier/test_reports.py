@@ -336,3 +336,13 @@ def test_plan_text_and_html_show_procedures_and_notes_per_host(with_procedures):
     assert "  note: patching: the WSUS approval rule for target group" in text
     html = render_plan_html(doc)
     assert escape(procedure.text) in html and "note: patching: the WSUS approval rule" in html
+
+
+def test_junit_suite_carries_the_hosts_procedures_and_notes(with_procedures):
+    loaded, baseline = with_procedures
+    item = HostInput("wm1-good", baseline=baseline, facts=good_facts(loaded), applications=applications(loaded))
+    suite = ET.fromstring(render_junit(run_evaluation([item], today=TODAY).to_report())).find("testsuite")
+    out = suite.find("system-out").text
+    procedure = loaded.profile.procedures[0]
+    assert f"procedure (not checked on the machine): {procedure.text} ({procedure.source})" in out
+    assert "note: patching: the WSUS approval rule for target group" in out

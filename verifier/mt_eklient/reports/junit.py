@@ -1,7 +1,8 @@
 """JUnit XML for CI systems: one testsuite per host, one testcase per control.
 
 fail -> <failure>, error -> <error>, waived and not_applicable -> <skipped>. A host that is
-unreachable or errored gets one testcase `collection` with an <error> naming the reason."""
+unreachable or errored gets one testcase `collection` with an <error> naming the reason. The host's
+notes and the manufacturer's procedures are the testsuite's <system-out>."""
 
 from __future__ import annotations
 
@@ -81,6 +82,12 @@ def _suite(parent: ET.Element, host: dict[str, Any], timestamp: str) -> dict[str
             counts["skipped"] += 1
         elif control["notes"]:
             ET.SubElement(case, "system-out").text = "\n".join(_text(n) for n in control["notes"])
+    # The host's notes and the manufacturer's procedures: what people must do, shown with the suite.
+    lines = [f"note: {n}" for n in host.get("notes") or []]
+    lines += [f"procedure (not checked on the machine): {p['text']}" + (f" ({p['source']})" if p.get("source") else "")
+              for p in profile.get("procedures") or []]
+    if lines:
+        ET.SubElement(suite, "system-out").text = "\n".join(_text(line) for line in lines)
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("time", f"{(host.get('duration_ms') or 0) / 1000:.6f}")

@@ -50,6 +50,7 @@ def test_plain_is_model_dump_for_every_profile_model(path, cache):
     for model in models:
         assert plain(model) == model.model_dump(mode="json"), type(model).__name__
         assert plain(model, exclude_none=True) == model.model_dump(mode="json", exclude_none=True)
+        assert plain(model, exclude_unset=True) == model.model_dump(mode="json", exclude_unset=True)
 
 
 def test_plain_is_model_dump_for_every_catalog_control():

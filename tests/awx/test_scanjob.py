@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mt_eklient import scanjob
+from mt_eklient import connerrors, scanjob
 from mt_eklient.evaluate import ControlResult, HostResult
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,6 +73,14 @@ def test_host_variables_keep_what_the_scan_needs_templated():
     assert scanjob.host_variables(hostvars, "h") == {
         "mt_profile": "SONORA", "ansible_password": "{{ VAULT_PW }}", "mt_zones": {"mgmt": ["10.0.0.0/24"]},
         "winrm": {"password": "x1y2"}, "mt_broken": "{{ undefined }}"}
+
+
+def test_the_scan_job_keeps_the_connection_variables_its_reasons_name():
+    hostvars = FakeHostVars({"h": {"mt_profile": "sonora", "ansible_connection": "winrm", "ansible_port": 5986,
+                                   "ansible_winrm_transport": "kerberos", "ansible_host": "10.1.1.1"}})
+    kept = scanjob.host_variables(hostvars, "h")
+    assert connerrors.transport(kept) == "winrm kerberos over https"
+    assert "ansible_host" not in kept
 
 
 def test_report_redacts_a_connection_secret_echoed_in_the_facts(tmp_path):

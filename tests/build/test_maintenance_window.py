@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from lab_session import LabSession, recap
+from lab_session import BUILD_EXTRA, COLLECTOR_MARKER, LabSession, recap
 
 HOST = "wm1-sono-01"
 OUTSIDE_MESSAGE = f"{HOST} needs a reboot; not done now (outside the maintenance window"
@@ -44,9 +44,14 @@ def test_outside_the_window_nothing_is_installed_and_the_reboot_waits(lab):
     lab.run("lab", "clock", HOST, OUTSIDE.isoformat())
     lab.run("lab", "drift", HOST, "smb1-enabled")  # removing SMB1 again needs a restart
     before = lab.state(HOST)
-    result = lab.build(HOST, "-e", "mt_patching_install=true")
+    result = lab.play("--limit", HOST, *BUILD_EXTRA, "-e", "mt_patching_install=true", expect=None)
     assert recap(result.stdout)[HOST]["changed"] > 0
     said = " ".join(result.stdout.split())
+    # SMBv1 stays on until the restart (DisablePending): the verification fails, naming the control.
+    assert result.returncode != 0 and f"VERIFICATION FAILED {HOST}" in said
+    assert "SMB-V1-FEATURE fail (set by the build)" in said and "a reboot is pending for SMB-V1-FEATURE" in said
+    facts = lab.facts(HOST)
+    assert facts["optional_features"]["SMB1Protocol"] == "disable_pending" and facts["smb"]["server_smb1"]
     assert f"Updates not installed on {HOST}: outside the maintenance window" in said, result.stdout[-3000:]
     assert OUTSIDE_MESSAGE in said, result.stdout[-3000:]
     after = lab.state(HOST)
@@ -97,6 +102,24 @@ def test_a_feature_change_reboots_before_updates_inside_the_window(lab):
     update = before["available_updates"][0]
     assert after["available_updates"] == [] and update["id"] in {h["id"] for h in after["hotfixes"]}
     assert after["lab"]["pending_reboot"] is False and after["lab"]["reboots"] == 2  # SMB1, then the update
+
+
+def test_smb1_off_is_verified_after_the_reboot_inside_the_window(lab):
+    """Removing SMB1Protocol needs a restart: the handler reboots inside the window before the
+    verification, which then sees SMBv1 gone and passes."""
+    lab.run("lab", "clock", HOST, INSIDE.isoformat())
+    lab.run("lab", "drift", HOST, "smb1-enabled")
+    calls = len(lab.journal(HOST))
+    result = lab.build(HOST)
+    assert "VERIFICATION FAILED" not in result.stdout and "a reboot is pending" not in result.stdout
+    entries = lab.journal(HOST)[calls:]
+    feature = next(i for i, e in enumerate(entries) if e["module"] == "ansible.windows.win_optional_feature")
+    shutdown = next(i for i, e in enumerate(entries) if "shutdown.exe /r" in str(e["args"].get("command")))
+    collected = [i for i, e in enumerate(entries) if str(e["args"].get("script", "")).startswith(COLLECTOR_MARKER)]
+    assert feature < shutdown < collected[-1]  # the verification collected after the reboot
+    assert lab.state(HOST)["lab"]["reboots"] == 1
+    facts = lab.facts(HOST)
+    assert facts["optional_features"]["SMB1Protocol"] == "disabled" and not facts["smb"]["server_smb1"]
 
 
 def test_lab_clock_rejects_a_bad_time(lab):

@@ -24,6 +24,7 @@ from mt_eklient.lab import drift
 from mt_eklient.lab.facts import facts_from_state
 from mt_eklient.lab.inventory import lab_hosts
 from mt_eklient.reports.plan_report import render_text, validate_plan
+from test_maintenance_window import INSIDE
 
 # drift kind -> (controls whose changes undo it, failing controls the build does not set itself).
 # A host where a control does not apply (its profile allows USB, forbids antivirus) expects neither.
@@ -142,6 +143,8 @@ def test_lab_plan_after_drift_then_build_empties_it(built_lab, tmp_path):
         assert all(not h["changes"] for n, h in by_host.items() if n != victim)
         assert "RM-USBSTOR-OFF registry_value HKLM\\SYSTEM\\CurrentControlSet\\Services\\USBSTOR\\Start: 3 -> 4" in text
 
+        # Removing SMB1Protocol takes effect at the restart: build inside the maintenance window.
+        lab.run("lab", "clock", victim, INSIDE.isoformat())
         lab.build(victim)
         code, document, _ = _plan(lab, tmp_path, victim, "rebuilt")
         assert code == 0 and document["hosts"][0]["changes"] == [], document["hosts"][0]

@@ -10,6 +10,7 @@ import pytest
 from lab_helpers import HOST, journal, state_json, up
 from mt_eklient.lab import store
 from mt_eklient.lab.argspec import NO_LOG_MASK
+from mt_eklient.lab.facts import facts_from_state
 from mt_eklient.lab.realspec import load_spec, real_module_path
 from mt_eklient.lab.runner import run_standin
 
@@ -146,6 +147,24 @@ def test_unreachable_host_answers_nothing() -> None:
     result = run_standin(REGEDIT, HOST, {"path": KEY, "vaule": 1})  # even bad arguments: no connection first
     assert result["unreachable"] is True and "winrm" in result["msg"]
     assert journal()[-1]["unreachable"]
+
+
+def test_smb1_removal_waits_for_the_restart_as_on_windows() -> None:
+    """Disable-WindowsOptionalFeature -NoRestart: RestartNeeded, the feature DisablePending and the SMBv1
+    server still running until win_reboot; the real module changes a pending feature again."""
+    up("win10-ltsb-2016")
+    request = {"optional_features": ["SMB1Protocol"]}
+    for _ in range(2):
+        feature = run_standin("ansible.windows.win_optional_feature", HOST, {"name": "SMB1Protocol", "state": "absent"})
+        assert feature["changed"] and feature["reboot_required"]
+        facts = facts_from_state(store.read_state(HOST), request)
+        assert facts["optional_features"] == {"SMB1Protocol": "disable_pending"} and facts["smb"]["server_smb1"]
+        assert store.read_state(HOST)["lab"]["pending_reboot"]
+    assert run_standin("ansible.windows.win_reboot", HOST, {})["rebooted"]
+    facts = facts_from_state(store.read_state(HOST), request)
+    assert facts["optional_features"] == {"SMB1Protocol": "disabled"} and not facts["smb"]["server_smb1"]
+    again = run_standin("ansible.windows.win_optional_feature", HOST, {"name": "SMB1Protocol", "state": "absent"})
+    assert not again["changed"] and not again["reboot_required"]
 
 
 def test_optional_feature_group_membership_updates_ping_reboot() -> None:

@@ -61,7 +61,7 @@ def test_mixed_fleet_reports_every_host_with_its_reason(tmp_path, fake_env):
     assert hosts["wm1-invalid-01"]["status"] == "error" and "invalid facts document" in error("wm1-invalid-01")
     assert hosts["wm1-two-01"]["status"] == "error" and "2 output objects" in error("wm1-two-01")
     assert hosts["wm1-auth-01"]["status"] == "unreachable"
-    assert error("wm1-auth-01").startswith("authentication failed. Check the account (ansible_user)")
+    assert error("wm1-auth-01").startswith("authenticate: authentication failed. Check the account (ansible_user)")
     assert "Error: ntlm: the specified credentials were rejected" in error("wm1-auth-01")
     assert hosts["wm1-refused-01"]["status"] == "unreachable" and "Connection refused" in error("wm1-refused-01")
     assert hosts["wm1-echo-01"]["status"] == "error" and "********" in error("wm1-echo-01")
@@ -96,7 +96,7 @@ def test_per_host_timeout(tmp_path, fake_env):
     assert result.returncode == 3, result.stderr
     hosts = report_hosts(tmp_path / "r.json")
     assert hosts["wm1-hang-01"]["status"] == "error"
-    assert hosts["wm1-hang-01"]["error"].startswith("timeout. Check ")
+    assert hosts["wm1-hang-01"]["error"].startswith("connect or run collector: timeout. Check ")
     assert hosts["wm1-hang-01"]["error"].endswith("Error: no result within 1s (task timeout)")
     assert hosts["wm1-ok-01"]["status"] == "ok"
 

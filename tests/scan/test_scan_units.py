@@ -84,6 +84,11 @@ def test_facts_from_result_reasons(output, reason):
 def test_classify_failure(status, result, expected):
     host_status, reason = scan.classify_failure(status, result, 9)
     assert host_status == expected[0]
+    # Every failure but a skipped task names its step first (no transport for a non-WinRM host).
+    step = next((s for s in ("connect or run collector: ", "connect: ", "authenticate: ", "run collector: ")
+                 if reason.startswith(s)), "")
+    assert bool(step) == (status != "skipped"), reason
+    reason = reason[len(step):]
     summary, _, message = expected[1].partition(": ")
     assert reason == expected[1] or (reason.startswith(summary + ". Check ") and reason.endswith(". Error: " + message))
 

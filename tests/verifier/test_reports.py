@@ -6,15 +6,29 @@ import copy
 import io
 import json
 import xml.etree.ElementTree as ET
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
+from mt_eklient.changeset import plan_host
+from mt_eklient.planning import document as plan_document
 from mt_eklient.reports.console import print_console, render_console
 from mt_eklient.reports.html_report import render_html
 from mt_eklient.reports.json_report import render_json, scrub, validate_report
 from mt_eklient.reports.junit import render_junit
+from mt_eklient.reports.plan_report import render_html as render_plan_html
+from mt_eklient.reports.plan_report import render_text as render_plan_text
+from mt_eklient.reports.plan_report import validate_plan
 from mt_eklient.scanresult import HostInput, ScanResult, exit_code, run_evaluation, write_reports
-from verifier_helpers import TODAY, WINLOGON, applications
+from verifier_helpers import (
+    TODAY,
+    WINLOGON,
+    applications,
+    good_facts,
+    make_baseline,
+    profile_data,
+    write_yaml,
+)
 
 CANARY = "MTK_CANARY_7f3e9a"
 
@@ -283,3 +297,42 @@ def test_html_says_an_unread_control_could_not_be_read_not_that_it_is_unset(repo
     row = row[:row.index("</tr>")]
     assert ">not read<" in page and "could not be read (see details)" in row and "not set" not in row
     assert "collector could not read smb" in row
+
+
+# --- notes and procedures where the technician looks -----------------------------------------------
+
+
+@pytest.fixture
+def with_procedures(sonora, tmp_path):
+    """The test WM1 profile with the repository profile's manufacturer procedures."""
+    data = profile_data(sonora)
+    data["procedures"] = copy.deepcopy(sonora["procedures"])
+    loaded, baseline = make_baseline(write_yaml(tmp_path / "sonora-procedures.yml", data))
+    assert loaded.profile.procedures and any(n.startswith("patching: the WSUS approval rule") for n in baseline.notes)
+    return loaded, baseline
+
+
+def test_console_shows_each_hosts_procedures_and_patching_notes(with_procedures):
+    """A passing host too: the manufacturer's procedures and the WSUS approval rule are carried out
+    by people, so the console names them per host (not only the JSON and HTML reports)."""
+    loaded, baseline = with_procedures
+    item = HostInput("wm1-good", baseline=baseline, facts=good_facts(loaded), applications=applications(loaded))
+    report = run_evaluation([item], today=TODAY).to_report()
+    assert report["hosts"][0]["verdict"] == "pass"
+    procedure = loaded.profile.procedures[0]
+    section = render_console(report, colour=False).split("\nwm1-good:", 1)[1]
+    assert f"procedure: {procedure.text} ({procedure.source}) (not checked on the machine)" in section
+    assert "note: patching: the WSUS approval rule for target group" in section
+
+
+def test_plan_text_and_html_show_procedures_and_notes_per_host(with_procedures):
+    loaded, baseline = with_procedures
+    host = plan_host(baseline, loaded, good_facts(loaded), TODAY).to_dict()
+    doc = plan_document([host], source={"inventory": [], "limit": None}, command="plan", started="2026-12-04T00:00:00")
+    assert validate_plan(doc) == []
+    procedure = loaded.profile.procedures[0]
+    text = render_plan_text(doc)
+    assert f"  procedure (not checked on the machine): {procedure.text} ({procedure.source})" in text
+    assert "  note: patching: the WSUS approval rule for target group" in text
+    html = render_plan_html(doc)
+    assert escape(procedure.text) in html and "note: patching: the WSUS approval rule" in html

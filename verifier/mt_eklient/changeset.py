@@ -43,6 +43,7 @@ class HostPlan:
     declared_class: str | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)
     not_built: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the host's notes (e.g. the WSUS approval rule)
 
     @property
     def needs_reboot(self) -> bool:
@@ -51,7 +52,7 @@ class HostPlan:
     def to_dict(self) -> dict[str, Any]:
         return {"host": self.host, "status": self.status, "error": self.error, "profile": self.profile,
                 "declared_class": self.declared_class, "needs_reboot": self.needs_reboot,
-                "changes": self.changes, "not_built": self.not_built}
+                "changes": self.changes, "not_built": self.not_built, "notes": self.notes}
 
 
 def refusal(baseline: Baseline, loaded: LoadedProfile, host: HostContext | None = None) -> str | None:
@@ -90,8 +91,11 @@ def plan_host(baseline: Baseline, loaded: LoadedProfile, facts: dict[str, Any], 
     if result is None:
         apps = plain(loaded.profile.applications)
         result = evaluate(baseline, facts, today, apps)
-    plan = HostPlan(baseline.host, profile={k: baseline.profile.get(k) for k in ("id", "version", "sha256")},
-                    declared_class=baseline.declared_class)
+    # The manufacturer's procedures and the notes go with the plan: the technician reads them there.
+    profile = {k: baseline.profile.get(k) for k in ("id", "version", "sha256")}
+    if baseline.profile.get("procedures"):
+        profile["procedures"] = baseline.profile["procedures"]
+    plan = HostPlan(baseline.host, profile=profile, declared_class=baseline.declared_class, notes=list(result.notes))
     controls = {c.id: c for c in baseline.controls}
     for outcome in result.controls:
         if outcome.status not in FAILING:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,43 @@ _KINDS: list[tuple[re.Pattern[str], ConnectionProblem]] = [(re.compile(p, re.IGN
 ]]
 
 BY_KIND = {problem.kind: problem for _, problem in _KINDS}
+# The step a connection problem stopped at (docs/scan.md, "Troubleshooting"): nothing answered,
+# the account was not accepted, or the collector did not finish.
+STEP = {"refused": "connect", "name": "connect", "timeout": "connect", "tls": "connect", "connection": "connect",
+        "auth": "authenticate", "reset": "run collector", "wsman_fault": "run collector"}
 CONNECTION = ConnectionProblem("connection", "connection failed",
                                "that the host is on, reachable from the controller and answering on ansible_port")
+
+
+def located(step: str, transport: str | None, reason: str) -> str:
+    """A host's failure with where it happened: `authenticate (winrm ntlm over https): ...`."""
+    return f"{step} ({transport}): {reason}" if transport else f"{step}: {reason}"
+
+
+# The connection variables `transport` reads.
+TRANSPORT_VARS = frozenset({"ansible_connection", "ansible_port", "ansible_winrm_transport", "ansible_winrm_scheme",
+                            "ansible_psrp_auth", "ansible_psrp_protocol"})
+
+
+def transport(hostvars: dict[str, Any]) -> str | None:
+    """How Ansible reaches the host, in words (`winrm kerberos over https`, `psrp negotiate over
+    https`), from its connection variables; None for a connection that is not WinRM or PSRP."""
+    connection = _word(hostvars.get("ansible_connection")).rsplit(".", 1)[-1]
+    port = _word(hostvars.get("ansible_port"))
+    default_scheme = "http" if port == "5985" else "https"
+    if connection == "winrm":
+        auth = _word(hostvars.get("ansible_winrm_transport")) or "default transport"
+        return f"winrm {auth} over {_word(hostvars.get('ansible_winrm_scheme')) or default_scheme}"
+    if connection == "psrp":
+        auth = _word(hostvars.get("ansible_psrp_auth")) or "negotiate"
+        return f"psrp {auth} over {_word(hostvars.get('ansible_psrp_protocol')) or default_scheme}"
+    return None
+
+
+def _word(value: Any) -> str:
+    # A value still to be templated says nothing yet; a transport list reads as ntlm/kerberos.
+    text = "/".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+    return "" if "{{" in text else text.strip().lower()
 
 
 def classify(message: str) -> ConnectionProblem | None:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, connerrors
 from .changeset import CHANGESET_VERSION, HostPlan, plan_host, refusal
 from .collection import collection_request
 from .errors import InputError
@@ -44,6 +44,7 @@ class _Entry:
     request: dict[str, Any] | None = None
     plan: HostPlan | None = None
     connected_as: str | None = None  # ansible_user: the build must not remove it from Administrators
+    transport: str | None = None  # how Ansible reaches it, for failure reasons (connerrors.transport)
 
 
 def _resolve(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | Path | None,
@@ -51,7 +52,7 @@ def _resolve(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | 
     resolver = HostResolver(today, profiles_dir)
     entries = []
     for name, hostvars in hosts.items():
-        entry = _Entry(name)
+        entry = _Entry(name, transport=connerrors.transport(hostvars))
         declared = hostvars.get("mt_class")
         try:
             entry.loaded, entry.baseline = resolver(name, hostvars)
@@ -105,7 +106,7 @@ def plan(options: AnsibleOptions, *, today: date | None = None, forks: int = DEF
         emit(outcome.host, entry.plan.status, outcome.duration, entry.plan.error)
 
     collect({n: e.request for n, e in by_name.items() if e.request}, options, forks=forks, timeout=timeout,
-            redactor=redactor, on_outcome=arrived)
+            redactor=redactor, on_outcome=arrived, transports={n: e.transport for n, e in by_name.items()})
     hosts = [redactor.deep(e.plan.to_dict()) for e in entries if e.plan is not None]
     return document(hosts, source={"inventory": list(options.inventory), "limit": options.limit},
                     command=command, started=started)

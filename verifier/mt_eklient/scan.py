@@ -63,6 +63,9 @@ DEFAULT_TIMEOUT = 300  # seconds per host: the collector takes seconds, a slow W
 # Extra time the overall deadline allows for Ansible's start-up and the last results.
 OVERALL_MARGIN = 60.0
 INTERRUPTED = "scan interrupted"
+# -vvvvv shows pywinrm's transport, endpoint and connection tracebacks; -vvvvvv would print every
+# command's output (the facts included), so more is not passed on.
+MAX_VERBOSITY = 5
 
 # Host variables whose values are secrets (connection passwords, become passwords, tokens).
 SECRET_VAR = re.compile(r"pass(word|phrase)?|pwd|secret|token|credential|private.?key|api.?key", re.IGNORECASE)
@@ -135,6 +138,11 @@ class AnsibleOptions:
     vault_password_files: list[str] = field(default_factory=list)
     vault_password: str | None = None  # from --ask-vault-pass; given to Ansible through an env-reading script
     env: dict[str, str] | None = None  # e.g. the lab's shadow collections (lab.ansible_env())
+    verbosity: int = 0  # -v ... -vvvvv, passed to Ansible; its redacted output is printed after the run
+    keep_logs: Path | None = None  # keep Ansible's redacted output and each host's outcome here
+
+    def verbose_args(self) -> list[str]:
+        return ["-" + "v" * min(self.verbosity, MAX_VERBOSITY)] if self.verbosity else []
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -232,11 +240,15 @@ def read_inventory(options: AnsibleOptions, redactor: Redactor) -> dict[str, dic
         env = options.environment()
         env["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "1"
         env["ANSIBLE_HOST_PATTERN_MISMATCH"] = "warning"  # _unmatched_patterns reads the warnings
-        cmd = [ansible_bin("ansible-inventory"), *_inventory_sources(options), "--list",
-               *_vault_args(options, Path(tmp), env)]
+        # The JSON goes to a file: with -v, Ansible's own messages share stdout.
+        listing = Path(tmp) / "inventory.json"
+        cmd = [ansible_bin("ansible-inventory"), *_inventory_sources(options), "--list", "--output", str(listing),
+               *_vault_args(options, Path(tmp), env), *options.verbose_args()]
         if options.limit:
             cmd += ["--limit", options.limit]
         proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        listed = listing.read_text(encoding="utf-8") if listing.is_file() else ""
+    troubleshooting_log(options, "ansible-inventory", proc.stdout + proc.stderr, redactor)
     source = ",".join(options.inventory)
     if options.limit and proc.returncode == 0 and (unmatched := _unmatched_patterns(proc.stderr, options.limit)):
         # Ansible only warns and scans the rest: a compliance scan must not skip a machine quietly.
@@ -249,7 +261,7 @@ def read_inventory(options: AnsibleOptions, redactor: Redactor) -> dict[str, dic
         message = " ".join(lines[-3:]) if lines else f"ansible-inventory exited with {proc.returncode}"
         raise InputError.single(source, "cannot read the inventory: " + redactor(message))
     try:
-        inventory = json.loads(proc.stdout)
+        inventory = json.loads(listed)
     except json.JSONDecodeError as err:
         raise InputError.single(source, f"ansible-inventory printed no JSON: {err.msg}") from None
     hostvars = (inventory.get("_meta") or {}).get("hostvars") or {}
@@ -277,6 +289,7 @@ class PlannedHost:
     error: str | None = None  # the host's variables do not resolve
     declared_class: str | None = None
     lab: bool = False  # a host of the simulated lab (its variables say so)
+    transport: str | None = None  # how Ansible reaches it, for failure reasons (connerrors.transport)
 
 
 def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str | Path | None = None,
@@ -291,7 +304,8 @@ def plan_hosts(hosts: dict[str, dict[str, Any]], today: date, profiles_dir: str 
     for name, hostvars in hosts.items():
         declared = hostvars.get("mt_class")
         entry = PlannedHost(name, declared_class=str(declared) if declared is not None else None,
-                            lab=any(str(k).startswith(LAB_VARIABLE_PREFIX) for k in hostvars))
+                            lab=any(str(k).startswith(LAB_VARIABLE_PREFIX) for k in hostvars),
+                            transport=connerrors.transport(hostvars))
         try:
             loaded, baseline = resolver(name, hostvars)
             entry.baseline = baseline
@@ -345,24 +359,28 @@ def _first_message(result: dict[str, Any]) -> str:
     return ": ".join(parts) or "no message"
 
 
-def classify_failure(status: str, result: dict[str, Any], timeout: int) -> tuple[str, str]:
-    """(host status, reason) of a failed/unreachable/skipped callback event."""
+def classify_failure(status: str, result: dict[str, Any], timeout: int,
+                     transport: str | None = None) -> tuple[str, str]:
+    """(host status, reason) of a failed/unreachable/skipped callback event; the reason names the
+    step that failed and the transport (docs/scan.md, "Troubleshooting")."""
     message = " ".join(_first_message(result).split())
     if result.get("timedout"):
-        return "error", connerrors.BY_KIND["timeout"].reason(f"no result within {timeout}s (task timeout)")
+        return "error", connerrors.located("connect or run collector", transport, connerrors.BY_KIND["timeout"].reason(
+            f"no result within {timeout}s (task timeout)"))
     if status == "skipped":
         return "error", "the collection task was skipped"
     problem = connerrors.classify(message)
     if status == "unreachable":
-        return "unreachable", (problem or connerrors.CONNECTION).reason(message)
+        problem = problem or connerrors.CONNECTION
+        return "unreachable", connerrors.located(connerrors.STEP[problem.kind], transport, problem.reason(message))
     if problem is not None and (problem.kind in _CONNECTION_KINDS_IN_FAILURES
                                 or (problem.kind == "auth" and _AUTH_STRONG.search(message))):
-        return "unreachable", problem.reason(message)
+        return "unreachable", connerrors.located(connerrors.STEP[problem.kind], transport, problem.reason(message))
     if _NOT_WINDOWS.search(message):
         # Ansible ran the Windows module as if the host were POSIX: its advice (set the interpreter) misleads.
         return "error", ("the host is not a Windows host as Ansible reaches it: the collector is a PowerShell "
                          "module, so give the host ansible_connection winrm or psrp. Error: " + message)
-    return "error", f"collector failed: {message}"
+    return "error", connerrors.located("run collector", transport, f"collector failed: {message}")
 
 
 _NOT_WINDOWS = re.compile(r"set the interpreter|module failed to execute correctly|/bin/sh: .*powershell",
@@ -415,7 +433,8 @@ def facts_from_result(host: str, result: dict[str, Any]) -> dict[str, Any]:
         raise BadFacts(f"invalid facts document: {shown}{more}") from None
 
 
-def outcome_from_event(event: dict[str, Any], timeout: int, redactor: Redactor) -> Collected:
+def outcome_from_event(event: dict[str, Any], timeout: int, redactor: Redactor,
+                       transport: str | None = None) -> Collected:
     host = str(event.get("host"))
     status = event.get("status")
     result = event.get("result") or {}
@@ -425,8 +444,9 @@ def outcome_from_event(event: dict[str, Any], timeout: int, redactor: Redactor) 
             # Facts-derived text (collector errors, program names) reaches every report: redact it too.
             return Collected(host, "ok", facts=redactor.deep(facts_from_result(host, result)), duration=duration)
         except BadFacts as err:
-            return Collected(host, "error", reason=redactor(str(err)), duration=duration)
-    host_status, reason = classify_failure(str(status), result, timeout)
+            return Collected(host, "error", reason=redactor(connerrors.located("parse", transport, str(err))),
+                             duration=duration)
+    host_status, reason = classify_failure(str(status), result, timeout, transport)
     return Collected(host, host_status, reason=redactor(reason), duration=duration)
 
 
@@ -519,7 +539,7 @@ class CollectionRun:
 def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks: int = DEFAULT_FORKS,
             timeout: int = DEFAULT_TIMEOUT, on_outcome: Progress | None = None,
             redactor: Redactor | None = None, overall_deadline: float | None = None,
-            poll_interval: float = 0.05) -> CollectionRun:
+            poll_interval: float = 0.05, transports: dict[str, str | None] | None = None) -> CollectionRun:
     """Run the collector once on every host of `requests` ({host: collection request}).
 
     Returns every host's outcome; hosts without an answer (interrupted, overall deadline, Ansible
@@ -559,7 +579,7 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
                     "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
         cmd = [ansible_bin("ansible-playbook"), *_inventory_sources(options), str(PLAYBOOK),
                "--limit", f"@{limit}", "--forks", str(max(1, forks)), "--extra-vars", f"@{extra_vars}",
-               *_vault_args(options, workdir, env)]
+               *_vault_args(options, workdir, env), *options.verbose_args()]
         reader = _EventReader(events_path)
 
         def consume() -> None:
@@ -568,7 +588,7 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
                     continue
                 if event["host"] in run.outcomes:
                     continue
-                outcome = outcome_from_event(event, timeout, redactor)
+                outcome = outcome_from_event(event, timeout, redactor, (transports or {}).get(event["host"]))
                 run.outcomes[outcome.host] = outcome
                 if on_outcome:
                     on_outcome(outcome)
@@ -611,8 +631,30 @@ def collect(requests: dict[str, dict[str, Any]], options: AnsibleOptions, forks:
                 run.outcomes[host] = outcome
                 if on_outcome:
                     on_outcome(outcome)
+        troubleshooting_log(options, "ansible-playbook", log_path.read_text(encoding="utf-8", errors="replace"),
+                            redactor, {h: f"{o.status}: {o.reason or 'collected'}" for h, o in run.outcomes.items()})
     run.wall_seconds = time.monotonic() - started
     return run
+
+
+def troubleshooting_log(options: AnsibleOptions, name: str, text: str, redactor: Redactor,
+                        outcomes: dict[str, str] | None = None) -> None:
+    """With -v, Ansible's output (redacted) on stderr; with --keep-logs DIR, the same in DIR/NAME.log
+    (and each host's outcome in DIR/hosts.txt). Owner-only: it names hosts and accounts."""
+    if not (options.verbosity or options.keep_logs):
+        return
+    text = redactor(text)
+    if options.verbosity:
+        sys.stderr.write(f"--- {name} output (-{'v' * min(options.verbosity, MAX_VERBOSITY)}, secrets redacted) ---\n{text}"
+                         f"{'' if text.endswith(chr(10)) or not text else chr(10)}--- end of {name} output ---\n")
+    if options.keep_logs:
+        from .filemodes import HISTORY_MODE, write_private
+
+        options.keep_logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(options.keep_logs / f"{name}.log", text, HISTORY_MODE)
+        if outcomes is not None:
+            write_private(options.keep_logs / "hosts.txt",
+                          "".join(f"{host} {redactor(line)}\n" for host, line in outcomes.items()), HISTORY_MODE)
 
 
 def _ansible_failure(log_path: Path, rc: int | None, redactor: Redactor) -> str:
@@ -751,7 +793,8 @@ def _stream(planned: list[PlannedHost], reports: ScanReports, options: AnsibleOp
         reports.add(evaluate_outcome(by_name[outcome.host], outcome, today, warn_days))
 
     requests = {name: entry.request for name, entry in by_name.items() if entry.request is not None}
-    run = collect(requests, options, forks=forks, timeout=timeout, redactor=redactor, on_outcome=arrived)
+    run = collect(requests, options, forks=forks, timeout=timeout, redactor=redactor, on_outcome=arrived,
+                  transports={name: entry.transport for name, entry in by_name.items()})
     if run.interrupted and progress:
         missing = sum(1 for c in run.outcomes.values() if c.reason == INTERRUPTED)
         print(f"mtk scan: interrupted; {len(requests) - missing} host(s) collected and evaluated, "

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import connerrors
 from .errors import InputError
 from .historydb import is_url, redact_location, url_password
 from .scan import (
@@ -70,7 +71,7 @@ def host_variables(hostvars: Any, host: str) -> dict[str, Any]:
     for name, value in raw.items():
         if _NOT_INVENTORY.match(name):
             continue
-        if name.startswith("mt_") or SECRET_VAR.search(name):
+        if name.startswith("mt_") or SECRET_VAR.search(name) or name in connerrors.TRANSPORT_VARS:
             try:
                 value = templated[name]
             except Exception:  # noqa: BLE001 - an undefined or broken template: keep what is written
@@ -170,7 +171,7 @@ def report(plan_info: dict[str, Any], hostvars: dict[str, dict[str, Any]],
         if entry.request is None:
             continue
         event = collection_event(entry.name, collected.get(entry.name))
-        outcomes[entry.name] = (outcome_from_event(event, timeout, redactor) if event is not None else
+        outcomes[entry.name] = (outcome_from_event(event, timeout, redactor, entry.transport) if event is not None else
                                 Collected(entry.name, "error", reason="the collection task returned no result"))
     result = run_evaluation(host_inputs(planned, outcomes), today=saved["today"], warn_days=warn_days,
                             source=dict(source or {}, kind="ansible"), command="ansible scan", validate=False,

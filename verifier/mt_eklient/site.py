@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import InputError, Problem
+from .plaindata import plain
 from .profile import (
     SITE_ZONES,
     EventCollectorUrl,
@@ -90,12 +91,12 @@ class Site(_Model):
     network: SiteNetwork
     wsus: SiteWsus | None = None
     event_forwarding: SiteEventForwarding | None = None
-    antivirus: SiteAntivirus = SiteAntivirus()
-    accounts: SiteAccounts = SiteAccounts()
+    antivirus: SiteAntivirus = SiteAntivirus.model_construct()
+    accounts: SiteAccounts = SiteAccounts.model_construct()
 
 
 class LoadedSite(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True, defer_build=True)
 
     site: Site
     source: str
@@ -267,7 +268,8 @@ def effective_profile(loaded: LoadedProfile, site: LoadedSite | None, where: str
                       site_field: str = "mt_site") -> Effective:
     """The profile with the site's values under it. InputError (against `where`, the host, and
     `site_field`, how it names its site) when a value the profile leaves to the site is missing."""
-    raw = loaded.profile.model_dump(mode="python", exclude_unset=True)
+    # plain(), not model_dump(): a profile from the cache (datacache.py) has no serializer built.
+    raw = plain(loaded.profile, exclude_unset=True)
     data, origin = merge(overlay(site.site) if site else {}, raw)
     profile = Profile.model_validate(data) if site else loaded.profile
     gaps = needs_site(profile)

@@ -66,9 +66,12 @@ class ActionModule(ActionBase):
                     "remove": True} for c in written]
         message = outcome.message()
         rebooted = bool(plan.get("in_maintenance_window")) and boolean(self._templar.template(task_vars.get("mtk_build_reboot", True)))
+        failing = {f["control"] for f in outcome.failing}
+        waiting = sorted({c["control"] for c in plan.get("changes") or [] if c.get("needs_reboot")} & failing)
         if not outcome.ok and plan.get("needs_reboot") and not rebooted:
-            message += ("; a reboot is pending (outside the maintenance window, or mtk_build_reboot is false): "
-                        "changes that need it take effect after it - rebuild after the reboot")
+            message += (f"; a reboot is pending{' for ' + ', '.join(waiting) if waiting else ''} (outside the "
+                        "maintenance window, or mtk_build_reboot is false): changes that need it take effect "
+                        "after it - rebuild after the reboot")
         result.update(changed=False, verified=outcome.ok, verdict=outcome.verdict, failing=outcome.failing,
                       reports=outcome.reports, msg=message, nameplate_removal={"Changes": removal})
         return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 
@@ -33,3 +34,12 @@ def _at_least(kind: Callable[[str], int] | Callable[[str], float], minimum: floa
             raise argparse.ArgumentTypeError(f"must be {minimum} or more")
         return value
     return parse
+
+
+def add_troubleshooting_options(parser: argparse.ArgumentParser) -> None:
+    """-v ... -vvvvv and --keep-logs DIR, shared by scan, plan, lab scan and lab plan."""
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="Ansible's verbosity (-v to -vvvvv), passed through; its output, secrets redacted, is "
+                        "printed on stderr after the run")
+    parser.add_argument("--keep-logs", type=Path, metavar="DIR",
+                        help="keep Ansible's output (secrets redacted) and each host's outcome in DIR (owner-only)")

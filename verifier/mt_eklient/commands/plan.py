@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .argtypes import int_at_least
+from .argtypes import add_troubleshooting_options, int_at_least
 
 HELP = "what a build would change on each host (read-only, one collector call per host)"
 
@@ -32,6 +32,7 @@ def _arguments(parser: argparse.ArgumentParser, inventory_required: bool, invent
     parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE",
                         help="vault password file (or executable client), passed to Ansible; repeatable")
     parser.add_argument("--quiet", "-q", action="store_true", help="no per-host progress lines on stderr")
+    add_troubleshooting_options(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +69,8 @@ def run(args: argparse.Namespace, inventory: list[str], ansible_env: dict[str, s
         if path and path != "-" and not Path(path).parent.is_dir():
             raise InputError.single(path, "the directory does not exist")
     options = AnsibleOptions(inventory=inventory, limit=args.limit,
-                             vault_password_files=list(args.vault_password_file))
+                             vault_password_files=list(args.vault_password_file), verbosity=args.verbose,
+                             keep_logs=args.keep_logs)
     document = plan(options, forks=args.forks, timeout=args.timeout, profiles_dir=args.profiles_dir,
                     progress=not args.quiet, ansible_env=ansible_env, command=command)
     if args.json_path != "-":

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import InputError
-from .argtypes import int_at_least
+from .argtypes import add_troubleshooting_options, int_at_least
 from .verify import add_history_options, add_report_options, report_outputs
 
 
@@ -39,6 +39,7 @@ def add_scan_arguments(parser: argparse.ArgumentParser, inventory_required: bool
                        help="ask once for the vault password; Ansible gets it through the environment of a "
                        "helper script, never on a command line or in a file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no per-host progress lines on stderr")
+    add_troubleshooting_options(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,7 +81,7 @@ def _options(args: argparse.Namespace, inventory: list[str]):
 
     password = ask_vault_password() if args.ask_vault_pass else None
     return AnsibleOptions(inventory=inventory, limit=args.limit, vault_password_files=list(args.vault_password_file),
-                          vault_password=password)
+                          vault_password=password, verbosity=args.verbose, keep_logs=args.keep_logs)
 
 
 def run(args: argparse.Namespace, inventory: list[str], ansible_env: dict[str, str] | None = None,

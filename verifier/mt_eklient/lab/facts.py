@@ -233,7 +233,8 @@ def _features(state: dict[str, Any], request: dict[str, Any] | None) -> dict[str
 def _smb(state: dict[str, Any]) -> dict[str, Any]:
     features = state["optional_features"]
     server_feature = "SMB1Protocol-Server" if "SMB1Protocol-Server" in features else "SMB1Protocol"
-    feature_on = features.get(server_feature, {}).get("state") == "enabled"
+    # Until the restart a DisablePending SMBv1 server still runs; an EnablePending one does not yet.
+    feature_on = features.get(server_feature, {}).get("state") in ("enabled", "disable_pending")
     param = Registry(state["registry"]).get(LANMAN_PARAMETERS, "SMB1")
     return {"server_smb1": bool(feature_on and not (param and param["value"] == 0)), "server_smb2": True,
             "require_security_signature": False, "encrypt_data": False}

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import clock, store
 from .registry import Registry
+from .standins.features import complete_pending
 from .wsman import CommandResult
 
 DOWN_SECONDS = 1.0  # a lab host boots fast: it refuses connections this long after going down
@@ -99,6 +100,7 @@ def settle(state: dict[str, Any], wall: float | None = None) -> bool:
     lab["reboots"] = int(lab.get("reboots") or 0) + 1
     del lab["reboot"]
     Registry(state["registry"]).create_key(LOGON_UI_KEY)
+    complete_pending(state)
     return True
 
 

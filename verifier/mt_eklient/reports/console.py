@@ -71,7 +71,8 @@ def _host_cells(host: dict[str, Any]) -> list[str]:
 def _findings(host: dict[str, Any], colour: bool, max_findings: int | None) -> list[str]:
     findings = sorted((c for c in host["controls"] if c["status"] in ("fail", "error")),
                       key=lambda c: _SEVERITY_RANK.get(c["severity"], 9))
-    if host["status"] == "ok" and not findings and not host["notes"] and not host.get("exceptions"):
+    procedures = (host.get("profile") or {}).get("procedures") or []
+    if host["status"] == "ok" and not findings and not host["notes"] and not host.get("exceptions") and not procedures:
         return []
     lines = ["", _paint(f"{host['host']}:", "bold", colour)]
     if host["status"] != "ok":
@@ -80,6 +81,9 @@ def _findings(host: dict[str, Any], colour: bool, max_findings: int | None) -> l
         lines.append("  " + _paint("SAFETY-FLOOR EXCEPTION: ", "warn", colour) + exception_line(exception))
     for note in host["notes"]:
         lines.append("  " + _paint("note: ", "warn", colour) + note)
+    for procedure in procedures:  # the manufacturer's conditions that people carry out
+        source = f" ({procedure['source']})" if procedure.get("source") else ""
+        lines.append("  " + _paint("procedure: ", "warn", colour) + f"{procedure['text']}{source} (not checked on the machine)")
     shown = findings if max_findings is None else findings[:max_findings]
     for c in shown:
         label = _paint(_HEAD[c["status"]].ljust(4), c["status"], colour)

@@ -78,6 +78,15 @@ def _by_area(changes: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, An
     return [(area, list(items)) for area, items in groupby(ordered, key=lambda c: c["area"])]
 
 
+def host_notes(host: dict[str, Any]) -> list[str]:
+    """The host's notes and the manufacturer's procedures, one line each."""
+    lines = [f"note: {note}" for note in host.get("notes") or []]
+    for procedure in (host.get("profile") or {}).get("procedures") or []:
+        source = f" ({procedure['source']})" if procedure.get("source") else ""
+        lines.append(f"procedure (not checked on the machine): {procedure['text']}{source}")
+    return lines
+
+
 def render_text(document: dict[str, Any]) -> str:
     lines = []
     for host in document["hosts"]:
@@ -102,6 +111,7 @@ def render_text(document: dict[str, Any]) -> str:
                 ref = reference(change["references"])
                 if ref:
                     lines.append(f"      ({ref})")
+        lines.extend(printable(f"  {line}") for line in host_notes(host))
         for item in host["not_built"]:
             lines.append(printable(f"  NOT BUILT {item['control']} ({item['status']}): {item['message'] or item['title']} "
                                    f"- {item['reason']}; the build's verification fails unless the changes above fix it"))
@@ -135,6 +145,9 @@ def _host_html(host: dict[str, Any]) -> str:
                        f"<td><code>{_e(show(c['after']))}</code></td><td>{_e(describe(c))}</td>"
                        f"<td>{_e(reference(c['references']))}</td><td>{'yes' if c['needs_reboot'] else ''}</td></tr>")
         out.append("</table>")
+    notes = host_notes(host)
+    if notes:
+        out.append("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     if host["not_built"]:
         out.append("<h3>Failing, not set by the build (verification fails unless the changes above fix it)</h3><table><tr><th>control</th>"
                    "<th>status</th><th>message</th><th>why not built</th></tr>")

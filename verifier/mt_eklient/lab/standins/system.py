@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import clock
 from . import Ctx, ModuleFailure, State
+from .features import complete_pending
 
 
 def ping(state: State, params: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
@@ -20,6 +21,7 @@ def boot(state: State) -> None:
     state["lab"]["last_boot"] = clock.now(state).strftime("%Y-%m-%dT%H:%M:%SZ")
     state["lab"]["pending_reboot"] = False
     state["lab"]["reboots"] = int(state["lab"].get("reboots") or 0) + 1
+    complete_pending(state)
 
 
 def reboot(state: State, params: dict[str, Any], ctx: Ctx) -> dict[str, Any]:

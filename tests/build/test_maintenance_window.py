@@ -90,6 +90,20 @@ def test_inside_the_window_updates_install_and_the_host_reboots_over_winrm(lab):
     lab.run("lab", "scan", "--limit", HOST, "--no-history", "-q")  # still passes after the reboot
 
 
+def test_a_feature_change_reboots_before_updates_inside_the_window(lab):
+    """Removing SMB1 leaves a restart pending, and Windows Update refuses to install until it is done:
+    inside the window the build restarts first, then installs the update."""
+    lab.run("lab", "clock", HOST, INSIDE.isoformat())
+    lab.run("lab", "drift", HOST, "smb1-enabled")
+    before = lab.state(HOST)
+    result = lab.build(HOST, "-e", "mt_patching_install=true")
+    assert recap(result.stdout)[HOST]["failed"] == 0, result.stdout[-3000:]
+    after = lab.state(HOST)
+    update = before["available_updates"][0]
+    assert after["available_updates"] == [] and update["id"] in {h["id"] for h in after["hotfixes"]}
+    assert after["lab"]["pending_reboot"] is False and after["lab"]["reboots"] == 2  # SMB1, then the update
+
+
 def test_smb1_off_is_verified_after_the_reboot_inside_the_window(lab):
     """Removing SMB1Protocol needs a restart: the handler reboots inside the window before the
     verification, which then sees SMBv1 gone and passes."""

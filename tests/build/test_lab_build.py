@@ -20,10 +20,6 @@ LAB_INVENTORY = REPO / "inventories" / "lab"
 SHADOW = REPO / "verifier" / "mt_eklient" / "lab" / "ansible" / "collections" / "ansible_collections"
 MAX_CALLS_PER_HOST = 40
 
-pytestmark = pytest.mark.skipif(
-    not (REPO / "verifier" / "mt_eklient" / "commands" / "lab.py").is_file(), reason="no `mtk lab` command yet")
-
-
 def _missing_standins() -> list[str]:
     """Modules the build uses that the lab has no stand-in for (each is a one-line action plugin)."""
     used = set()
@@ -62,14 +58,18 @@ MISMATCHED = sorted(h for h, v in HOSTS.items()
                     if str(v.get("mt_class", "")).startswith("WM") and _profile_class(str(v.get("mt_profile"))) not in (None, v["mt_class"]))
 
 
+def test_the_lab_has_a_stand_in_for_every_module_the_build_uses():
+    assert _missing_standins() == []
+
+
+def test_the_lab_inventory_has_m_wm_and_mismatched_hosts():
+    """The refusal tests below run on these; an inventory without them would test nothing."""
+    assert M_HOSTS and WM_HOSTS and MISMATCHED and "wm1-sono-01" in WM_HOSTS
+
+
 @pytest.fixture(scope="module")
 def built(built_lab) -> dict[str, Any]:
     """The session's lab over WinRM (tests/lab_session.py) as built, and a second build run on it."""
-    missing = _missing_standins()
-    if missing:
-        pytest.skip(f"the simulated lab has no stand-in for {', '.join(missing)} yet")
-    if not WM_HOSTS:
-        pytest.skip("no buildable WM host in the lab inventory")
     assert sorted(WM_HOSTS) == sorted(BUILT), "the session lab builds other hosts than the inventory's WM clients"
     second = built_lab.play("--limit", ",".join(WM_HOSTS), "-e", "mtk_build_batch=100%")
     return {"lab": built_lab, "first": built_lab.first_run, "second": second, "calls": dict(built_lab.calls)}
@@ -105,8 +105,7 @@ def test_allow_listed_device_ids_are_exactly_the_profiles(built):
     """labflow-report-2 allows one encrypted stick: the AllowDeviceIDs key holds exactly the profile's
     ids as "1", "2", ... (REG_SZ), and the second run left it alone."""
     host = "wm0-lab-01"
-    if host not in WM_HOSTS:
-        pytest.skip(f"{host} is not a buildable lab host")
+    assert host in WM_HOSTS
     profile = yaml.safe_load((REPO / "profiles" / f"{HOSTS[host]['mt_profile']}.yml").read_text())
     assert profile["removable_media"]["policy"] == "allow_listed"
     wanted = {str(n): {"type": "REG_SZ", "value": device_id}
@@ -149,8 +148,6 @@ def test_check_mode_on_a_fresh_host_changes_nothing(built_lab):
 
 @pytest.mark.parametrize("host", M_HOSTS + MISMATCHED)
 def test_refused_hosts_are_never_touched(built_lab, host):
-    if _missing_standins():
-        pytest.skip("lab stand-ins missing")
     with built_lab.preserved():
         before, calls = built_lab.state(host), built_lab.journal(host)
         result = built_lab.play("--limit", host, expect=None)
@@ -162,8 +159,6 @@ def test_refused_hosts_are_never_touched(built_lab, host):
 
 
 def test_one_refused_host_stops_the_whole_run(built_lab):
-    if _missing_standins() or not (M_HOSTS and WM_HOSTS):
-        pytest.skip("needs lab stand-ins, an M host and a WM host")
     targets = [WM_HOSTS[0], M_HOSTS[0]]
     with built_lab.preserved():
         built_lab.run("lab", "reset", WM_HOSTS[0])
@@ -174,8 +169,6 @@ def test_one_refused_host_stops_the_whole_run(built_lab):
 
 
 def test_out_of_support_os_is_refused(built_lab, tmp_path):
-    if _missing_standins() or not WM_HOSTS:
-        pytest.skip("needs lab stand-ins and a WM host")
     inventory = tmp_path / "inventory"
     shutil.copytree(built_lab.inventory, inventory)
     host = WM_HOSTS[0]
@@ -193,8 +186,6 @@ def test_out_of_support_os_is_refused(built_lab, tmp_path):
 
 
 def test_invalid_profile_is_refused_naming_file_and_field(built_lab, tmp_path):
-    if _missing_standins() or "wm1-sono-01" not in WM_HOSTS:
-        pytest.skip("needs lab stand-ins and wm1-sono-01")
     profiles = tmp_path / "profiles"
     shutil.copytree(REPO / "profiles", profiles)
     path = profiles / "sonora-review-4.yml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from .errors import InputError, Problem
 from .profile import PROFILE_ID_PATTERN, LoadedProfile, load_profile
 from .resolve import Baseline, HostContext, profile_value, resolve
 from .site import SITE_ID_PATTERN, LoadedSite, effective_profile, find_site, load_site
+from .yamlsource import find_by_id
 
 DEFAULT_PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 
@@ -46,14 +48,8 @@ def load_checked_profile(path: str | Path, catalog: Catalog | None = None, today
 
 
 def find_profile(profile_id: str, profiles_dir: str | Path | None = None, source: str = "inventory") -> Path:
-    if not re.fullmatch(PROFILE_ID_PATTERN, profile_id):
-        raise InputError.single(source, f"{profile_id!r} is not a profile id (lower-case letters, digits and '-', "
-                                "as in the profile's id; never a path)", field="mt_profile")
-    directory = Path(profiles_dir) if profiles_dir else DEFAULT_PROFILES_DIR
-    path = directory / f"{profile_id}.yml"
-    if not path.is_file():
-        raise InputError.single(source, f"no profile {profile_id!r} in {directory}", field="mt_profile")
-    return path
+    return find_by_id(profile_id, Path(profiles_dir) if profiles_dir else DEFAULT_PROFILES_DIR, PROFILE_ID_PATTERN,
+                      "profile", "mt_profile", source)
 
 
 def host_context(name: str, hostvars: dict[str, Any], source: str = "inventory") -> HostContext:
@@ -115,28 +111,23 @@ class HostResolver:
         self._baselines: dict[tuple[str, str], Baseline] = {}
 
     def _profile(self, profile_id: str, where: str) -> LoadedProfile:
-        if profile_id not in self._profiles:
-            try:
-                path = find_profile(profile_id, self.profiles_dir, where)
-                self._profiles[profile_id] = load_checked_profile(path, self.catalog, self.today)
-            except InputError as err:
-                self._profiles[profile_id] = err
-        cached = self._profiles[profile_id]
-        if isinstance(cached, InputError):
-            # A missing profile is reported against the host that asked for it; problems inside
-            # the profile file name the file.
-            raise InputError([Problem(where if p.file.startswith(f"{self.source} (") else p.file,
-                                      p.line, p.field, p.message) for p in cached.problems])
-        return cached
+        return self._once(self._profiles, profile_id, where, lambda: load_checked_profile(
+            find_profile(profile_id, self.profiles_dir, where), self.catalog, self.today))
 
     def _site(self, site_id: str, where: str) -> LoadedSite:
-        if site_id not in self._sites:
+        return self._once(self._sites, site_id, where, lambda: load_site(find_site(site_id, self.sites_dir, where)))
+
+    def _once(self, store: dict[str, Any], key: str, where: str, load: Callable[[], Any]) -> Any:
+        """Load each profile or site once per run, its error included."""
+        if key not in store:
             try:
-                self._sites[site_id] = load_site(find_site(site_id, self.sites_dir, where))
+                store[key] = load()
             except InputError as err:
-                self._sites[site_id] = err
-        cached = self._sites[site_id]
+                store[key] = err
+        cached = store[key]
         if isinstance(cached, InputError):
+            # A missing file is reported against the host that asked for it; problems inside the
+            # file name the file.
             raise InputError([Problem(where if p.file.startswith(f"{self.source} (") else p.file,
                                       p.line, p.field, p.message) for p in cached.problems])
         return cached

@@ -36,7 +36,7 @@ from .profile import (
     _Model,
     _pydantic_problems,
 )
-from .yamlsource import YamlDocument, load_yaml
+from .yamlsource import YamlDocument, find_by_id, load_yaml
 
 SITE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 DOMAIN_SID_PATTERN = r"^S-1-5-21-\d+-\d+-\d+$"
@@ -165,16 +165,8 @@ def load_site(path: str | Path) -> LoadedSite:
 
 
 def find_site(site_id: str, sites_dir: str | Path | None = None, source: str = "inventory") -> Path:
-    import re
-
-    if not re.fullmatch(SITE_ID_PATTERN, site_id):
-        raise InputError.single(source, f"{site_id!r} is not a site id (lower-case letters, digits and '-', as in "
-                                "the site's id; never a path)", field="mt_site")
-    directory = Path(sites_dir) if sites_dir else DEFAULT_SITES_DIR
-    path = directory / f"{site_id}.yml"
-    if not path.is_file():
-        raise InputError.single(source, f"no site {site_id!r} in {directory}", field="mt_site")
-    return path
+    return find_by_id(site_id, Path(sites_dir) if sites_dir else DEFAULT_SITES_DIR, SITE_ID_PATTERN, "site",
+                      "mt_site", source)
 
 
 def site_from_arg(value: str | None, source: str = "--site") -> LoadedSite | None:

@@ -196,3 +196,14 @@ def load_yaml(path: str | Path) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError.single(str(path), f"cannot read: {err}") from None
     return parse_yaml(text, str(path))
+
+
+def find_by_id(doc_id: str, directory: Path, id_pattern: str, kind: str, field: str, source: str) -> Path:
+    """`directory/<doc_id>.yml`: inventories name profiles and sites by id, never by path."""
+    if not re.fullmatch(id_pattern, doc_id):
+        raise InputError.single(source, f"{doc_id!r} is not a {kind} id (lower-case letters, digits and '-', as in "
+                                f"the {kind}'s id; never a path)", field=field)
+    path = directory / f"{doc_id}.yml"
+    if not path.is_file():
+        raise InputError.single(source, f"no {kind} {doc_id!r} in {directory}", field=field)
+    return path

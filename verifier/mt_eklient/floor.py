@@ -84,9 +84,13 @@ class Floor(_Model):
     dangerous: list[DangerRule]
 
 
+def floor_path() -> Path:
+    return Path(str(resources.files("mt_eklient").joinpath("catalog", "floor.yml")))
+
+
 @cache
 def load_floor() -> Floor:
-    path = Path(str(resources.files("mt_eklient").joinpath("catalog", "floor.yml")))
+    path = floor_path()
     allowed = classes_of(__name__, "Floor", "MandatorySet", "DangerRule") | classes_of(
         "mt_eklient.catalog", "AppliesTo", "Condition")
     return cached("floor", [path], lambda: _parse_floor(path), allowed, Floor)

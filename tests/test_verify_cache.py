@@ -1,6 +1,7 @@
-"""`mtk verify` with a site from the parsed-data cache (datacache.py): the site and the merged
-(effective) profile are cached as the catalog and profiles are, and a warm cache never changes a
-verdict or an error: every edited input is a miss, a damaged or foreign entry is ignored."""
+"""`mtk verify` with a site from the parsed-data cache (datacache.py): the site, the merged
+(effective) profile and the resolved baseline are cached as the catalog and profiles are, and a
+warm cache never changes a verdict or an error: every edited input is a miss, a damaged or
+foreign entry is ignored."""
 
 from __future__ import annotations
 
@@ -46,12 +47,12 @@ def inputs(tmp_path, monkeypatch) -> tuple[Path, Path, list[str]]:
     return profile, site, written
 
 
-def verify(profile: Path, site: Path, tmp_path: Path, capsys) -> tuple[int, list[dict], str]:
+def verify(profile: Path, site: Path, tmp_path: Path, capsys, *options: str) -> tuple[int, list[dict], str]:
     """Exit code, the JSON report's hosts and stderr of `mtk verify` with the site."""
     report = tmp_path / "report.json"
     report.unlink(missing_ok=True)
     code = main(["verify", str(FACTS), "--profile", str(profile), "--site", str(site), "--class", "WM1",
-                 "--today", "2026-11-25", "--no-history", "--json", str(report)])
+                 "--today", "2026-11-25", "--no-history", "--json", str(report), *options])
     err = capsys.readouterr().err
     hosts = json.loads(report.read_text(encoding="utf-8"))["hosts"] if report.exists() else []
     for host in hosts:
@@ -72,7 +73,7 @@ def expected(hosts: list[dict], control_id: str):
 def test_warm_run_reads_the_cache_and_equals_a_run_without_it(inputs, tmp_path, capsys, monkeypatch):
     profile, site, written = inputs
     cold = verify(profile, site, tmp_path, capsys)
-    assert {"profile", "site", "effective"} <= set(written)
+    assert {"profile", "site", "effective", "baseline"} <= set(written)
     written.clear()
     warm = verify(profile, site, tmp_path, capsys)
     assert written == []  # every entry was a hit
@@ -148,6 +149,34 @@ def test_an_input_made_invalid_after_a_cached_run_still_fails(inputs, tmp_path, 
         assert (code, hosts, err) == without_cache(monkeypatch, lambda: verify(profile, site, tmp_path, capsys))
 
 
+@pytest.mark.parametrize("options", [("--class", "M1"), ("--today", "2027-02-01")], ids=["class", "date"])
+def test_another_class_or_date_is_resolved_afresh(inputs, tmp_path, capsys, monkeypatch, options):
+    profile, site, written = inputs
+    cold = verify(profile, site, tmp_path, capsys)
+    written.clear()
+    other = verify(profile, site, tmp_path, capsys, *options)
+    assert written == ["baseline"]  # the profile, site and merge are the same; their baseline is not
+    assert other != cold
+    assert other == without_cache(monkeypatch, lambda: verify(profile, site, tmp_path, capsys, *options))
+
+
+def test_the_host_name_is_not_part_of_the_cached_baseline(inputs, tmp_path, capsys):
+    profile, site, written = inputs
+    verify(profile, site, tmp_path, capsys)
+    written.clear()
+    _, [host], _ = verify(profile, site, tmp_path, capsys, "--host", "wm1-other-07")
+    assert written == [] and host["host"] == "wm1-other-07"
+
+
+def test_a_waiver_limit_in_the_environment_is_never_taken_from_the_cache(inputs, tmp_path, capsys, monkeypatch):
+    profile, site, _ = inputs
+    assert verify(profile, site, tmp_path, capsys)[0] == 1
+    monkeypatch.setenv("MTK_MAX_WAIVER_DAYS", "many")
+    code, hosts, err = verify(profile, site, tmp_path, capsys)
+    assert (code, hosts) == (2, []) and err.startswith("MTK_MAX_WAIVER_DAYS: ")
+    assert (code, hosts, err) == without_cache(monkeypatch, lambda: verify(profile, site, tmp_path, capsys))
+
+
 @pytest.mark.parametrize("damage", ["truncated", "foreign owner", "group-writable"])
 def test_a_damaged_or_foreign_entry_is_ignored(inputs, tmp_path, capsys, damage):
     profile, site, written = inputs
@@ -167,19 +196,18 @@ def test_a_damaged_or_foreign_entry_is_ignored(inputs, tmp_path, capsys, damage)
     assert {"profile", "site", "effective"} <= set(written)
 
 
-def test_a_warm_verify_with_a_site_builds_no_validator(tmp_path):
-    # What keeps a cached `mtk verify` short (docs/performance.md): no pydantic validator is built
-    # and no YAML parsed when every input comes from the cache.
+def test_a_warm_verify_with_a_site_imports_neither_pydantic_nor_yaml(tmp_path):
+    # What keeps a cached `mtk verify` short (docs/performance.md): the baseline comes from the
+    # cache, so neither the catalog and profile models (pydantic) nor YAML are imported.
     code = (
-        "import gc, sys\nfrom mt_eklient.cli import main\nfrom pydantic import BaseModel\n"
+        "import sys\nfrom mt_eklient.cli import main\n"
         f"main(['verify', {str(FACTS)!r}, '--profile', 'profiles/sonora-review-4.yml', '--site', 'region-vastland',"
         " '--class', 'WM1', '--today', '2026-11-25', '--no-history'])\n"
-        "built = [c.__name__ for c in gc.get_objects() if isinstance(c, type) and issubclass(c, BaseModel)"
-        " and c.__module__.startswith('mt_eklient') and c.__pydantic_complete__]\n"
-        "print(sorted(built), 'yaml' in sys.modules, file=sys.stderr)\n")
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'yaml', 'jsonschema'}), file=sys.stderr)\n")
     env = dict(os.environ, **{datacache.CACHE_ENV: str(tmp_path / "cache")})
     runs = [subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
                            check=False) for _ in range(2)]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
-    assert runs[0].stderr.splitlines()[-1] != "[] False"  # cold: the profile and site were validated
-    assert runs[1].stderr.splitlines()[-1] == "[] False"
+    assert runs[0].stderr.splitlines()[-1] == "['pydantic', 'yaml']"  # cold: everything parsed and validated
+    assert runs[1].stderr.splitlines()[-1] == "[]"
+    assert runs[1].stdout == runs[0].stdout

@@ -1,5 +1,6 @@
 """Parsed and validated data kept between `mtk` calls: the catalog, the safety floor, profiles,
-sites and effective profiles (a profile with its site's values: site.effective_profile).
+sites, effective profiles (a profile with its site's values: site.effective_profile) and
+`mtk verify`'s resolved baselines (commands/verify.py).
 
 Parsing the catalog's YAML and building its pydantic validators is most of what a short command
 such as `mtk verify` of one host costs, and every forked Ansible worker of a build paid it again.
@@ -18,6 +19,7 @@ unexpected is a cache miss, never an error.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
@@ -50,9 +52,11 @@ def cache_dir() -> Path | None:
 
 @cache
 def _code_stamp() -> bytes:
-    import pydantic
-
-    digest = hashlib.sha256(f"{sys.version}|{pydantic.VERSION}".encode())
+    # pydantic's version from its version.py, without importing pydantic: a baseline from the cache
+    # is evaluated without it (commands/verify.py), and importing it is ~0.1 CPU-s.
+    spec = importlib.util.find_spec("pydantic")
+    origin = Path(spec.origin).parent / "version.py" if spec and spec.origin else None
+    digest = hashlib.sha256(f"{sys.version}|".encode() + (origin.read_bytes() if origin else b"no pydantic"))
     for sub in _CODE_DIRS:
         with os.scandir(_PACKAGE / sub) as entries:
             for entry in sorted(entries, key=lambda e: e.name):

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,7 +84,7 @@ class Floor(_Model):
 
 
 def floor_path() -> Path:
-    return Path(str(resources.files("mt_eklient").joinpath("catalog", "floor.yml")))
+    return Path(__file__).parent / "catalog" / "floor.yml"  # as catalog.load_catalog
 
 
 @cache

@@ -38,11 +38,10 @@ from .profile import (
     _Model,
     _pydantic_problems,
 )
-from .yamlsource import YamlDocument, find_by_id, load_yaml
+from .sitefiles import SITE_ID_PATTERN, site_file
+from .yamlsource import YamlDocument, load_yaml
 
-SITE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 DOMAIN_SID_PATTERN = r"^S-1-5-21-\d+-\d+-\d+$"
-DEFAULT_SITES_DIR = Path(__file__).resolve().parents[2] / "sites"
 
 class Domain(_Model):
     name: Text  # DNS name, e.g. region.local
@@ -182,17 +181,10 @@ _SITE_CLASSES = classes_of(__name__, "Domain", "Account", "SiteAccounts", "SiteN
                                                                                         "YamlDocument")
 
 
-def find_site(site_id: str, sites_dir: str | Path | None = None, source: str = "inventory") -> Path:
-    return find_by_id(site_id, Path(sites_dir) if sites_dir else DEFAULT_SITES_DIR, SITE_ID_PATTERN, "site",
-                      "mt_site", source)
-
-
 def site_from_arg(value: str | None, source: str = "--site") -> LoadedSite | None:
     """A site named on the command line: its id (a file in sites/) or the path of a site file."""
-    if not value:
-        return None
-    is_path = value.endswith((".yml", ".yaml")) or "/" in value
-    return load_site(Path(value) if is_path else find_site(value, source=source))
+    path = site_file(value, source)
+    return load_site(path) if path else None
 
 
 def site_json_schema() -> dict[str, Any]:

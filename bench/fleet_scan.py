@@ -6,6 +6,7 @@
     .venv/bin/python bench/fleet_scan.py --hosts 200 --latency 0.5 --forks 20,50   # with modelled latency
     .venv/bin/python bench/fleet_scan.py --hosts 50 --latency 0.5 --transport winrm,inprocess --repeat 3
     .venv/bin/python bench/fleet_scan.py --mode floor --hosts 200 --repeat 3      # Ansible's no-op floor
+    .venv/bin/python bench/fleet_scan.py --mode share --hosts 100 --transport winrm --repeat 3  # the project's share
 
 Modes:
 - `scan` (default): `mtk lab scan` of N generated lab hosts (copies of the lab's wm1-sono-01, fresh
@@ -22,6 +23,10 @@ Modes:
   with no mtk callback, collector, request or report. Its CPU per host is the least any one-task
   Ansible play costs per host here; the scan's Ansible CPU above it is what the scan's task adds
   (templating the collector and request, the facts' way back, the callback).
+- `share`: the floor and the scan alternately on the same lab (floor, scan, floor, scan, ...), so both
+  see the same load, and per pair the project's share of the controller CPU per host: mtk's CPU plus
+  the scan's Ansible CPU above the floor (what the collector task, its lookups, its payload and result
+  and the mtk_scan callback add to a one-task play).
 - `controller`: mtk's per-host work without Ansible: the scan's planning, then for each host the
   collector's answer as the callback delivers it (a JSON string) -> validation -> evaluation -> every
   report and the history, exactly the code `mtk scan` runs. For fleets too big to run Ansible
@@ -238,7 +243,7 @@ def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> dict[str
 def summarise(runs: list[dict[str, Any]], hosts: int) -> dict[str, Any]:
     per_host_ms = 1000.0 / hosts
     out: dict[str, Any] = {"runs": len(runs)}
-    for key in ("mtk_cpu_s", "ansible_cpu_s", "hosts_cpu_s", "plan_cpu_s"):
+    for key in ("mtk_cpu_s", "ansible_cpu_s", "hosts_cpu_s", "plan_cpu_s", "floor_cpu_s", "share_cpu_s"):
         if key in runs[0]:
             out[key.replace("_cpu_s", "_cpu_ms_per_host")] = spread([r[key] for r in runs], per_host_ms, 2)
             out[key] = spread([r[key] for r in runs], 1.0, 2)
@@ -252,7 +257,7 @@ def summarise(runs: list[dict[str, Any]], hosts: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("scan", "floor", "controller"), default="scan",
+    parser.add_argument("--mode", choices=("scan", "floor", "share", "controller"), default="scan",
                         help="see above (default: %(default)s)")
     parser.add_argument("--hosts", default="200", help="comma-separated host counts (default: %(default)s)")
     parser.add_argument("--latency", type=float, default=0.0,
@@ -307,6 +312,20 @@ def main(argv: list[str] | None = None) -> int:
                      *(["--in-process"] if transport == "inprocess" else [])], env, ok=(0,))
                 try:
                     for forks in forks_list:
+                        if args.mode == "share":
+                            pairs = [(floor_once(hosts, forks, workdir, inventory, lab_dir, f"{transport}-{i}"),
+                                      scan_once(hosts, args.latency, forks, workdir, names, inventory, lab_dir,
+                                                f"{transport}-{i}", transport)) for i in range(args.repeat)]
+                            failed |= any(f["ok_hosts"] != hosts or r["calls_per_host"] != [(1, 1)]
+                                          or r["evaluated"] != hosts for f, r in pairs)
+                            runs = [dict(r, floor_cpu_s=f["ansible_cpu_s"],
+                                         share_cpu_s=r["mtk_cpu_s"] + r["ansible_cpu_s"] - f["ansible_cpu_s"])
+                                    for f, r in pairs]
+                            rows.append({"mode": "share", "transport": transport, "hosts": hosts, "forks": forks,
+                                         "latency_s": args.latency, "calls_per_host": sorted(
+                                             {c for r in runs for c in r["calls_per_host"]}),
+                                         **summarise(runs, hosts), "each": runs})
+                            continue
                         if args.mode == "floor":
                             runs = [floor_once(hosts, forks, workdir, inventory, lab_dir, f"{transport}-{i}")
                                     for i in range(args.repeat)]
@@ -339,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         return f"{value['median']} [{value['min']}-{value['max']}]" if value else "-"
     for r in rows:
         head = f"{r['mode']}: {r['hosts']} hosts" + (
-            f", {r['transport']}, forks {r['forks']}, latency {r['latency_s']}s" if r["mode"] == "scan"
+            f", {r['transport']}, forks {r['forks']}, latency {r['latency_s']}s" if r["mode"] in ("scan", "share")
             else f", {r['transport']}, forks {r['forks']}, one no-op module per host" if r["mode"] == "floor"
             else f", writing {r['outputs']}") + f", {r['runs']} runs"
         print(head)
@@ -349,12 +368,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  wall (noisy)           {fmt(r.get('wall_s'))} s")
             continue
         print(f"  mtk CPU per host       {fmt(r.get('mtk_cpu_ms_per_host'))} ms   (whole run {fmt(r.get('mtk_cpu_s'))} s)")
-        if r["mode"] == "scan":
+        if r["mode"] == "share":
+            print(f"  Ansible floor per host {fmt(r.get('floor_cpu_ms_per_host'))} ms   (one no-op module, same lab)")
+        if r["mode"] in ("scan", "share"):
             print(f"  Ansible CPU per host   {fmt(r.get('ansible_cpu_ms_per_host'))} ms")
             print(f"  total CPU per host     {fmt(r.get('total_cpu_ms_per_host'))} ms")
             print(f"  Ansible peak RSS       {fmt(r.get('ansible_rss_mb'))} MB (largest process)")
             print(f"  remote calls per host  {r['calls_per_host']} (module calls, collector calls)")
-        else:
+        if r["mode"] == "share":
+            print(f"  project's share        {fmt(r.get('share_cpu_ms_per_host'))} ms per host "
+                  "(mtk + the scan's Ansible CPU above the floor)")
+        if r["mode"] == "controller":
             print(f"  per host (evaluate + reports + history) {fmt(r.get('hosts_cpu_ms_per_host'))} ms; "
                   f"planning {fmt(r.get('plan_cpu_ms_per_host'))} ms; start-up {fmt(r.get('start_cpu_s'))} s")
         print(f"  mtk peak RSS           {fmt(r.get('mtk_rss_mb'))} MB")

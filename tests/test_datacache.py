@@ -149,4 +149,4 @@ def test_every_profile_model_may_be_unpickled():
 
     models = {name for name, obj in vars(profile_module).items()
               if isinstance(obj, type) and issubclass(obj, _Model) and obj is not _Model}
-    assert {name for module, name in profile_module._CACHED_CLASSES if module == "mt_eklient.profile"} >= models
+    assert {name for module, name in profile_module.CACHED_CLASSES if module == "mt_eklient.profile"} >= models

@@ -157,6 +157,22 @@ def test_lone_surrogate_in_facts_does_not_break_any_report(tmp_path):
         (tmp_path / name).read_text(encoding="utf-8")  # valid UTF-8 throughout
 
 
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDFFF", "\\uDc00", "\ud801"])
+def test_parsed_facts_never_keep_a_lone_surrogate(escape):
+    """However the host spells it (any case of the JSON escape, or the raw character), a lone
+    surrogate is replaced while parsing; text without one keeps its other escapes (\\u00e5)."""
+    text = '{"host": {"computer_name": "WM1-\\u00e5' + escape + '"}, "programs": [{"name": "\\u003cx\\u003e"}]}'
+    doc = facts_module.parse_facts_text(text, "x")
+    assert doc["host"]["computer_name"] == "WM1-\u00e5\ufffd"
+    assert doc["programs"][0]["name"] == "<x>"
+
+
+def test_deep_facts_are_refused_without_surrogates_too():
+    text = '{"a": ' + "[" * 40 + "]" * 40 + "}"
+    with pytest.raises(facts_module.FactsRefused, match="nested deeper than 32 levels"):
+        facts_module.parse_facts_text(text, "x")
+
+
 def test_escape_sequences_from_the_host_never_reach_the_terminal(tmp_path):
     doc = sample()
     doc["host"]["computer_name"] = "WM1\x1b[2J\x1b[H[2/3] wm1-forged ok"

@@ -14,6 +14,7 @@ from scan_helpers import SAMPLE_FACTS, assert_no_secret, mtk, report_hosts, wm1,
 # however the facts document spells it.
 LOOKUP_CANARY = "CANARY<lk>&'q\"-3e9d1b7a"
 INDIRECT_CANARY = "CANARY-indirect-5c0f2a94"
+VAULT_PASSWORD = "lab-vault-password-for-tests"
 
 
 def _outputs(tmp_path: Path) -> list[Path]:
@@ -55,6 +56,49 @@ def test_password_behind_an_innocently_named_variable_is_redacted(tmp_path, fake
     assert result.returncode == 3, result.stderr
     assert "********" in report_hosts(tmp_path / "out" / "r.json")["wm1-echo-01"]["error"]
     assert_no_secret(INDIRECT_CANARY, result.stdout, result.stderr, files=_outputs(tmp_path))
+
+
+def _vaulted(text: str, vault_file: Path, indent: int) -> str:
+    """`!vault |` YAML block of `text`, as ansible-vault encrypt_string writes it."""
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(vault_file.read_bytes().strip()))])
+    ciphertext = vault.encrypt(text).decode()
+    return "!vault |\n" + "".join(f"{' ' * indent}{line}\n" for line in ciphertext.splitlines())
+
+
+def test_vaulted_values_are_redacted_per_host(tmp_path, fake_env):
+    """The group's vaulted password, one host's own vaulted password and a vaulted value under an
+    innocent name: each host's answer is redacted with the values it has, however many hosts share a
+    ciphertext (the callback decrypts each ciphertext once per run)."""
+    vault_file = tmp_path / "vault-pass.txt"
+    vault_file.write_text(VAULT_PASSWORD + "\n", encoding="utf-8")
+    group, own, innocent = "CANARY-vault-group-7f1e", "CANARY-vault-own-0b6d", "CANARY-vault-innocent-91ac"
+    host_extra = {"wm1-echo-02": [f"      ansible_password: {_vaulted(own, vault_file, 8)}"],
+                  "wm1-var-01": ["      fake_echo: site_value"]}
+    lines = ["all:", "  vars:", "    ansible_connection: local",
+             f"    ansible_password: {_vaulted(group, vault_file, 6)}", f"    site_value: {_vaulted(innocent, vault_file, 6)}",
+             "  hosts:"]
+    for name, mode in (("wm1-echo-01", "echo-secret"), ("wm1-facts-01", "echo-in-facts"),
+                       ("wm1-echo-02", "echo-secret"), ("wm1-echo-03", "echo-secret"), ("wm1-var-01", "echo-var")):
+        lines += [f"    {name}:", *(f"      {key}: {json.dumps(value)}" for key, value in wm1(mode).items()),
+                  *host_extra.get(name, [])]
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = mtk("scan", "-i", str(inventory), "--forks", "4", "--timeout", "30",
+                 "--vault-password-file", str(vault_file), "--json", str(out / "r.json"),
+                 "--junit", str(out / "r.xml"), "--html", str(out / "r.html"),
+                 "--history", str(tmp_path / "history.sqlite"), env=fake_env, cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    hosts = report_hosts(out / "r.json")
+    for name in ("wm1-echo-01", "wm1-echo-02", "wm1-echo-03"):
+        assert "logon as svc with ******** failed" in hosts[name]["error"], hosts[name]["error"]
+    assert "unexpected value ********" in hosts["wm1-var-01"]["error"], hosts["wm1-var-01"]["error"]
+    assert any("the facts come from computer 'WM1-********'" in note for note in hosts["wm1-facts-01"]["notes"])
+    for secret in (group, own, innocent):
+        assert_no_secret(secret, result.stdout, result.stderr, files=_outputs(tmp_path))
 
 
 def _hostile_files(tmp_path: Path) -> dict[str, str]:

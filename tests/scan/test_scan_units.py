@@ -236,17 +236,22 @@ def test_collect_winrm_sends_collector_and_request_on_stdin():
 
 
 def test_bench_smoke(tmp_path):
-    """bench/fleet_scan.py with 5 hosts, once: every host evaluated after one remote call, and the CPU
-    and memory figures measured (not left empty)."""
+    """bench/fleet_scan.py --mode share with 5 hosts, once: the no-op floor play reaches every host,
+    every host of the scan is evaluated after one remote call, the CPU and memory figures are measured
+    (not left empty) and the project's share is mtk's CPU plus the scan's Ansible CPU above the floor."""
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--hosts", "5", "--forks", "5",
-                             "--repeat", "1", "--json", str(out)], capture_output=True, text=True, timeout=300,
-                            check=False)
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--mode", "share", "--hosts", "5",
+                             "--forks", "5", "--repeat", "1", "--json", str(out)], capture_output=True, text=True,
+                            timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     row = json.loads(out.read_text())["rows"][0]
-    assert row["calls_per_host"] == [[1, 1]] and row["each"][0]["evaluated"] == 5
+    run = row["each"][0]
+    assert row["mode"] == "share" and row["calls_per_host"] == [[1, 1]] and run["evaluated"] == 5
     assert row["mtk_cpu_ms_per_host"]["median"] > 0 and row["ansible_cpu_ms_per_host"]["median"] > 0
+    assert row["floor_cpu_ms_per_host"]["median"] > 0
+    assert run["share_cpu_s"] == pytest.approx(run["mtk_cpu_s"] + run["ansible_cpu_s"] - run["floor_cpu_s"])
     assert row["mtk_rss_mb"]["median"] > 10 and row["json_kb_per_host"]["median"] > 1
+    assert "project's share" in result.stdout
 
 
 def test_bench_models_latency_on_the_winrm_endpoint(tmp_path):
@@ -260,18 +265,6 @@ def test_bench_models_latency_on_the_winrm_endpoint(tmp_path):
     row = json.loads(out.read_text())["rows"][0]
     assert row["transport"] == "winrm" and row["calls_per_host"] == [[1, 1]]
     assert row["wall_s"]["median"] >= 8.0
-
-
-def test_bench_floor_smoke(tmp_path):
-    """bench/fleet_scan.py --mode floor: the no-op play reaches every host and its CPU is measured."""
-    out = tmp_path / "floor.json"
-    result = subprocess.run([sys.executable, str(REPO / "bench" / "fleet_scan.py"), "--mode", "floor", "--hosts", "3",
-                             "--forks", "3", "--repeat", "1", "--json", str(out)], capture_output=True, text=True,
-                            timeout=300, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    row = json.loads(out.read_text())["rows"][0]
-    assert row["mode"] == "floor" and row["each"][0]["ok_hosts"] == 3
-    assert row["ansible_cpu_ms_per_host"]["median"] > 0
 
 
 def test_a_host_that_is_not_windows_is_named_so():

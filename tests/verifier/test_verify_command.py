@@ -10,14 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from mt_eklient import catalog as catalog_module
 from mt_eklient import cli
-from mt_eklient.commands import verify as verify_command
 from verifier_helpers import CATALOG
 
 
 @pytest.fixture
 def test_catalog(monkeypatch):
-    monkeypatch.setattr(verify_command, "load_catalog", lambda: CATALOG)
+    # The catalog is imported where a baseline is resolved; a substitute catalog is not what the
+    # cache's key is computed from (the package's catalog files), so no cache either.
+    monkeypatch.setattr(catalog_module, "load_catalog", lambda: CATALOG)
+    monkeypatch.setenv("MTK_CACHE_DIR", "")
 
 
 @pytest.fixture

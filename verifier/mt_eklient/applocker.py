@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
-from .profile import Profile
+if TYPE_CHECKING:  # annotations only: the evaluation imports this module without the profile models
+    from .profile import Profile
 
 EVERYONE = "S-1-1-0"
 ADMINISTRATORS = "S-1-5-32-544"

@@ -1,11 +1,14 @@
-"""Parsed and validated data kept between `mtk` calls: the catalog, the safety floor, profiles.
+"""Parsed and validated data kept between `mtk` calls: the catalog, the safety floor, profiles,
+sites, effective profiles (a profile with its site's values: site.effective_profile) and
+`mtk verify`'s resolved baselines (commands/verify.py).
 
 Parsing the catalog's YAML and building its pydantic validators is most of what a short command
 such as `mtk verify` of one host costs, and every forked Ansible worker of a build paid it again.
 The result of a successful load is pickled in the user's cache directory, keyed by a hash of
-everything it was computed from: the input files' bytes, the package's own code (size and mtime of
-its modules) and the Python and pydantic versions. Any change gives a new key, so a stale entry is
-never used; a failed load is never cached, so errors are always reported afresh.
+everything it was computed from: the input files' bytes (or, for data built in memory, the data
+itself), the package's own code (size and mtime of its modules) and the Python and pydantic
+versions. Any change gives a new key, so a stale entry is never used; a failed load is never
+cached, so errors are always reported afresh.
 
 Safety (docs/security.md): only the owner can read or write the directory (0700) and its files
 (0600, written atomically); a file that another user owns or could write is ignored; unpickling
@@ -16,6 +19,7 @@ unexpected is a cache miss, never an error.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
@@ -48,9 +52,11 @@ def cache_dir() -> Path | None:
 
 @cache
 def _code_stamp() -> bytes:
-    import pydantic
-
-    digest = hashlib.sha256(f"{sys.version}|{pydantic.VERSION}".encode())
+    # pydantic's version from its version.py, without importing pydantic: a baseline from the cache
+    # is evaluated without it (commands/verify.py), and importing it is ~0.1 CPU-s.
+    spec = importlib.util.find_spec("pydantic")
+    origin = Path(spec.origin).parent / "version.py" if spec and spec.origin else None
+    digest = hashlib.sha256(f"{sys.version}|".encode() + (origin.read_bytes() if origin else b"no pydantic"))
     for sub in _CODE_DIRS:
         with os.scandir(_PACKAGE / sub) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
@@ -60,9 +66,12 @@ def _code_stamp() -> bytes:
     return digest.digest()
 
 
-def key_of(kind: str, inputs: Iterable[Path]) -> str:
-    """The cache key of `kind` computed from `inputs` (their paths and bytes) by this package's code."""
-    digest = hashlib.sha256(_code_stamp() + kind.encode())
+def key_of(kind: str, inputs: Iterable[Path], material: bytes = b"") -> str:
+    """The cache key of `kind` computed from `inputs` (their paths and bytes) and `material` (data
+    already in memory, e.g. a merged profile) by this package's code."""
+    digest = hashlib.sha256(_code_stamp() + kind.encode() + b"\0")
+    digest.update(f"{len(material)}\n".encode())  # the length first: material and inputs cannot blur
+    digest.update(material)
     for path in inputs:
         data = path.read_bytes()
         digest.update(f"\n{path}|{len(data)}\n".encode())  # the path as given: errors and reports name it
@@ -132,15 +141,16 @@ def _prune(directory: Path) -> None:
 
 
 def cached(kind: str, inputs: list[Path], build: Callable[[], T], allowed: frozenset[tuple[str, str]],
-           expected: type[T]) -> T:
-    """`build()`, or its result from an earlier call with the same inputs and code.
+           expected: type[T], material: bytes = b"") -> T:
+    """`build()`, or its result from an earlier call with the same inputs, material and code.
 
-    `allowed` names every class (module, name) the value may contain; `expected` its type."""
+    `allowed` names every class (module, name) the value may contain; `expected` its type;
+    `material` every input of `build` that is not in a file of `inputs`."""
     directory = cache_dir()
     if directory is None:
         return build()
     try:
-        key = key_of(kind, inputs)
+        key = key_of(kind, inputs, material)
     except OSError:
         return build()  # an unreadable input: build() reports it
     hit = _read(directory, key, allowed, expected)

@@ -27,9 +27,7 @@ from typing import Any
 
 from . import applocker, lifecycle
 from . import sids as sids_of
-from .classification import Evidence, MtClass, observe_class
-from .compare import as_list, as_number, compare
-from .resolve import (
+from .baseline import (
     ALL_PROFILES,
     BUILTIN_ADMINISTRATOR,
     MANAGED_RULE_GROUP,
@@ -37,6 +35,8 @@ from .resolve import (
     ResolvedControl,
     normalise_address,
 )
+from .classification import Evidence, MtClass, observe_class
+from .compare import as_list, as_number, compare
 
 STATUSES = ("pass", "fail", "error", "waived", "not_applicable")
 HOST_STATUSES = ("ok", "unreachable", "error")

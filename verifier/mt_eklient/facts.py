@@ -80,14 +80,24 @@ class FactsRefused(InputError):
     """The document is over a limit or cannot be parsed at all: one host error, not a schema problem."""
 
 
-def bound_facts(doc: Any, source: str) -> Any:
-    """Check the depth limit without recursion and replace lone surrogates in place; returns `doc`."""
+# A parsed string can hold a lone surrogate only if the JSON text has one, raw or as a \uD800-\uDFFF
+# escape; a text without either skips the repair pass (most hosts: it copies every string).
+_SURROGATE_SOURCE = re.compile(r"[\ud800-\udfff]|\\u[dD][89abcdefABCDEF]")
+
+
+def bound_facts(doc: Any, source: str, repair: bool = True) -> Any:
+    """Check the depth limit without recursion and, with `repair`, replace lone surrogates in place;
+    returns `doc`."""
     stack: list[tuple[Any, int]] = [(doc, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_FACTS_DEPTH:
             raise FactsRefused.single(source, f"facts nested deeper than {MAX_FACTS_DEPTH} levels (refused)")
-        if isinstance(node, dict):
+        if not repair:
+            if isinstance(node, dict | list):
+                children = node.values() if isinstance(node, dict) else node
+                stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+        elif isinstance(node, dict):
             items = [(well_formed(k) if isinstance(k, str) else k, well_formed(v) if isinstance(v, str) else v)
                      for k, v in node.items()]
             node.clear()
@@ -109,18 +119,19 @@ def parse_facts_text(text: str, source: str) -> Any:
         raise FactsRefused.single(source, f"facts document of {len(text)} characters is over the limit of "
                                   f"{MAX_FACTS_BYTES} (refused)")
     try:
-        return bound_facts(json.loads(text), source)
+        return bound_facts(json.loads(text), source, repair=_SURROGATE_SOURCE.search(text) is not None)
     except RecursionError:
         raise FactsRefused.single(source, f"facts nested deeper than {MAX_FACTS_DEPTH} levels (refused)") from None
 
 
-def validate_facts(doc: Any, source: str) -> dict[str, Any]:
+def validate_facts(doc: Any, source: str, bounded: bool = False) -> dict[str, Any]:
     """Return `doc` when it is a valid facts document, else raise InputError (one problem per error).
 
     The limits apply first (FactsRefused). jsonschema-rs answers "valid" at a fraction of jsonschema's
     cost (a scan validates one document per host); jsonschema, the reference, judges and explains
-    everything else."""
-    bound_facts(doc, source)
+    everything else. `bounded`: the document came from parse_facts_text, which applied the limits."""
+    if not bounded:
+        bound_facts(doc, source)
     try:
         if _fast_validator().is_valid(doc):
             return doc
@@ -160,4 +171,4 @@ def load_facts(path: str | Path) -> dict[str, Any]:
         raise InputError.single(
             source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", line=exc.lineno
         ) from exc
-    return validate_facts(doc, source)
+    return validate_facts(doc, source, bounded=True)

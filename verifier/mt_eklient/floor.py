@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,9 +83,13 @@ class Floor(_Model):
     dangerous: list[DangerRule]
 
 
+def floor_path() -> Path:
+    return Path(__file__).parent / "catalog" / "floor.yml"  # as catalog.load_catalog
+
+
 @cache
 def load_floor() -> Floor:
-    path = Path(str(resources.files("mt_eklient").joinpath("catalog", "floor.yml")))
+    path = floor_path()
     allowed = classes_of(__name__, "Floor", "MandatorySet", "DangerRule") | classes_of(
         "mt_eklient.catalog", "AppliesTo", "Condition")
     return cached("floor", [path], lambda: _parse_floor(path), allowed, Floor)

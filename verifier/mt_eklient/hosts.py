@@ -17,7 +17,8 @@ from .classification import MtClass
 from .errors import InputError, Problem
 from .profile import PROFILE_ID_PATTERN, LoadedProfile, load_profile
 from .resolve import Baseline, HostContext, profile_value, resolve
-from .site import SITE_ID_PATTERN, LoadedSite, effective_profile, find_site, load_site
+from .site import LoadedSite, effective_profile, load_site
+from .sitefiles import SITE_ID_PATTERN, find_site
 from .yamlsource import find_by_id
 
 DEFAULT_PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"

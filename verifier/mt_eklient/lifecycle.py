@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from .datacache import cached, classes_of
@@ -37,7 +36,7 @@ class Support:
 
 @cache
 def editions() -> dict[str, Edition]:
-    path = Path(str(resources.files("mt_eklient.data").joinpath("ltsc.yml")))
+    path = Path(__file__).parent / "data" / "ltsc.yml"  # as catalog.load_catalog
     return cached("lifecycle", [path], lambda: _parse(path), classes_of(__name__, "Edition"), dict)
 
 

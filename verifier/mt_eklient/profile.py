@@ -267,7 +267,9 @@ class Patching(_Model):
 
     def blocked(self) -> list[BlockedKb]:
         """Every blocked update in the long form (a bare KB id applies to every edition)."""
-        return [b if isinstance(b, BlockedKb) else BlockedKb(kb=b) for b in self.blocked_kbs]
+        # model_construct: a bare id is already a validated Kb, and validating again would build
+        # BlockedKb's validator, which a profile from the cache (datacache.py) has not built.
+        return [b if isinstance(b, BlockedKb) else BlockedKb.model_construct(kb=b) for b in self.blocked_kbs]
 
 
 class RemovableMedia(_Model):
@@ -684,7 +686,7 @@ def load_profile(path: str | Path) -> LoadedProfile:
     """Load and validate one profile file; InputError lists every problem with its line. A valid
     profile is kept in the user's cache (datacache.py), keyed by its path, its bytes and the code."""
     path = Path(path)
-    doc, profile, fill_ins = cached("profile", [path], lambda: _parse_file(path), _CACHED_CLASSES, tuple)
+    doc, profile, fill_ins = cached("profile", [path], lambda: _parse_file(path), CACHED_CLASSES, tuple)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     # Every field is built above from validated data: construct without a second validation.
     return LoadedProfile.model_construct(profile=profile, source=str(path), sha256=digest, document=doc,
@@ -697,8 +699,9 @@ def _parse_file(path: Path) -> tuple[YamlDocument, Profile, tuple[FillIn, ...]]:
     return doc, profile, tuple(fill_ins)
 
 
-_CACHED_CLASSES = classes_of(__name__, *(name for name, obj in list(globals().items()) if isinstance(obj, type)
-                                         and issubclass(obj, _Model))) | frozenset(
+# What a cached profile may contain (datacache.py); site.py caches effective profiles with it too.
+CACHED_CLASSES = classes_of(__name__, *(name for name, obj in list(globals().items()) if isinstance(obj, type)
+                                          and issubclass(obj, _Model))) | frozenset(
     {("mt_eklient.yamlsource", "YamlDocument"), ("mt_eklient.drafts", "FillIn")})
 
 

@@ -5,15 +5,24 @@ The one place where control values become concrete; the build and the verifier b
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from . import __version__, applocker, floor, wuschedule
+from .baseline import (  # defined there, imported from here too by the rest of the package
+    ALL_PROFILES,
+    BUILTIN_ADMINISTRATOR,
+    MANAGED_RULE_GROUP,
+    MANAGEMENT_RULE_NAME,
+    WINRM_PORTS,
+    Baseline,
+    ResolvedControl,
+    normalise_address,
+)
 from .catalog import Catalog, Control
 from .classification import MtClass
 from .plaindata import plain
@@ -21,12 +30,6 @@ from .profile import LoadedProfile, Profile, hand_over
 
 if TYPE_CHECKING:
     from .site import LoadedSite
-
-MANAGED_RULE_GROUP = "mt-eklient"
-MANAGEMENT_RULE_NAME = "mtk-management-winrm"
-WINRM_PORTS = ["5985", "5986"]
-ALL_PROFILES = ["Domain", "Private", "Public"]
-BUILTIN_ADMINISTRATOR = "S-1-5-21-*-500"
 
 
 @dataclass(frozen=True)
@@ -43,56 +46,6 @@ class HostContext:
     # build's account checks. Compared and cached by id and hash, not by content.
     site_id: str | None = None
     site: LoadedSite | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class ResolvedControl:
-    id: str
-    title: str
-    area: str
-    severity: str
-    check: dict[str, Any]
-    expected: Any
-    compare: str
-    build: bool
-    status: str  # applicable | not_applicable | waived
-    reason: str | None
-    waiver: dict[str, Any] | None
-    mandatory: bool
-    references: dict[str, Any]
-    rationale: str
-    # Why the build does not set it (catalog build_reason; None when it does).
-    build_reason: str | None = None
-    # What raw values mean ("1": "Sunday"), from the catalog, for reports: "1 (Sunday)".
-    meanings: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Baseline:
-    host: str
-    declared_class: str | None
-    profile_class: str
-    profile: dict[str, Any]
-    catalog_version: str
-    toolkit_version: str
-    resolved_on: str
-    controls: tuple[ResolvedControl, ...]
-    notes: tuple[str, ...] = ()
-    # Dangerous settings the safety floor allows only as owned, expiring exceptions: every report shows them.
-    exceptions: tuple[dict[str, Any], ...] = ()
-    site: dict[str, Any] | None = None  # id, sha256, source of the site layer
-
-    def applicable(self) -> list[ResolvedControl]:
-        return [c for c in self.controls if c.status == "applicable"]
-
-    def by_method(self, method: str, build_only: bool = False) -> list[ResolvedControl]:
-        return [c for c in self.applicable() if c.check["method"] == method and (c.build or not build_only)]
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        # `meanings` only where the catalog gives them (most settings need none).
-        out["controls"] = [{k: v for k, v in asdict(c).items() if k != "meanings" or v} for c in self.controls]
-        return out
 
 
 class ResolutionError(Exception):
@@ -114,14 +67,6 @@ def profile_value(profile: Profile, dotted: str) -> Any:
 def zone_addresses(profile: Profile, host: HostContext) -> dict[str, list[str]]:
     zones = {**profile.network.zones, **host.zones}
     return {name: sorted(normalise_address(a) for a in entries) for name, entries in zones.items()}
-
-
-def normalise_address(text: str) -> str:
-    """CIDR notation, with a plain address for a single host: the facts document's form."""
-    network = ipaddress.ip_network(text, strict=True)
-    if network.num_addresses == 1:
-        return str(network.network_address)
-    return str(network)
 
 
 def _expand_remote(remote: list[str], zones: dict[str, list[str]]) -> list[str]:

@@ -117,7 +117,9 @@ class Redactor:
         return text
 
     def deep(self, value: Any) -> Any:
-        """Redact every string of a JSON-like value."""
+        """Redact every string of a JSON-like value (the value itself when there is nothing to redact)."""
+        if not self._secrets:
+            return value
         if isinstance(value, dict):
             return {self(k): self.deep(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -407,11 +409,11 @@ def facts_from_result(host: str, result: dict[str, Any]) -> dict[str, Any]:
     documents = [item for item in output if isinstance(item, (str, dict))]
     if len(documents) != 1 or len(output) != 1:
         raise BadFacts(f"the collector returned {len(output)} output objects, expected one facts document")
-    doc = documents[0]
+    doc, bounded = documents[0], False
     if isinstance(doc, str):
         text = doc.strip()
         try:
-            doc = parse_facts_text(text, f"{host} facts")
+            doc, bounded = parse_facts_text(text, f"{host} facts"), True
         except FactsRefused as err:
             raise BadFacts(err.problems[0].message) from None
         except json.JSONDecodeError as err:
@@ -423,7 +425,7 @@ def facts_from_result(host: str, result: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise BadFacts(f"facts are a JSON {type(doc).__name__}, not an object")
     try:
-        return validate_facts(doc, f"{host} facts")
+        return validate_facts(doc, f"{host} facts", bounded=bounded)
     except FactsRefused as err:
         raise BadFacts(err.problems[0].message) from None
     except InputError as err:

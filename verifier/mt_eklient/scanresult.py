@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
+from .baseline import Baseline
 from .errors import InputError
 from .evaluate import HostResult, evaluate, failed_host
 from .reports.stream import (
@@ -35,7 +36,6 @@ from .reports.stream import (
     Tally,
     Writer,
 )
-from .resolve import Baseline
 
 REPORT_VERSION = 2  # 2: catalog text once per report (schemas/report.schema.json)
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "HostInput", "ScanResult", "exit_code",

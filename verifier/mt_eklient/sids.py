@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .resolve import BUILTIN_ADMINISTRATOR
+from .baseline import BUILTIN_ADMINISTRATOR
 
 _ACCOUNT = re.compile(r"^(S-1-5-21-\d+-\d+-\d+)-\d+$")
 

@@ -22,9 +22,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from .datacache import cached, classes_of
 from .errors import InputError, Problem
 from .plaindata import plain
 from .profile import (
+    CACHED_CLASSES,
     SITE_ZONES,
     EventCollectorUrl,
     LoadedProfile,
@@ -36,11 +38,10 @@ from .profile import (
     _Model,
     _pydantic_problems,
 )
-from .yamlsource import YamlDocument, find_by_id, load_yaml
+from .sitefiles import SITE_ID_PATTERN, site_file
+from .yamlsource import YamlDocument, load_yaml
 
-SITE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 DOMAIN_SID_PATTERN = r"^S-1-5-21-\d+-\d+-\d+$"
-DEFAULT_SITES_DIR = Path(__file__).resolve().parents[2] / "sites"
 
 class Domain(_Model):
     name: Text  # DNS name, e.g. region.local
@@ -154,27 +155,36 @@ def parse_site(doc: YamlDocument) -> Site:
 
 
 def load_site(path: str | Path) -> LoadedSite:
-    """Load and validate one site file; InputError lists every problem with its line."""
+    """Load and validate one site file; InputError lists every problem with its line. A valid site
+    is kept in the user's cache (datacache.py), keyed by its path and bytes, the safety floor's
+    (site_problems checks the management subnets against it) and the code."""
+    from .floor import floor_path
+
+    path = Path(path)
+    doc, site = cached("site", [path, floor_path()], lambda: _parse_site_file(path), _SITE_CLASSES, tuple)
+    # Every field is built above from validated data: construct without a second validation.
+    return LoadedSite.model_construct(site=site, source=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                                      document=doc)
+
+
+def _parse_site_file(path: Path) -> tuple[YamlDocument, Site]:
     doc = load_yaml(path)
     site = parse_site(doc)
-    if site.id != Path(path).stem:
+    if site.id != path.stem:
         raise InputError([doc.problem(("id",), f"{site.id!r} differs from the file name: name the file "
-                                               f"{site.id}.yml or set id: {Path(path).stem}")])
-    return LoadedSite(site=site, source=str(path), sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
-                      document=doc)
+                                               f"{site.id}.yml or set id: {path.stem}")])
+    return doc, site
 
 
-def find_site(site_id: str, sites_dir: str | Path | None = None, source: str = "inventory") -> Path:
-    return find_by_id(site_id, Path(sites_dir) if sites_dir else DEFAULT_SITES_DIR, SITE_ID_PATTERN, "site",
-                      "mt_site", source)
+_SITE_CLASSES = classes_of(__name__, "Domain", "Account", "SiteAccounts", "SiteNetwork", "SiteWsus",
+                           "SiteEventForwarding", "SiteAntivirus", "Site") | classes_of("mt_eklient.yamlsource",
+                                                                                        "YamlDocument")
 
 
 def site_from_arg(value: str | None, source: str = "--site") -> LoadedSite | None:
     """A site named on the command line: its id (a file in sites/) or the path of a site file."""
-    if not value:
-        return None
-    is_path = value.endswith((".yml", ".yaml")) or "/" in value
-    return load_site(Path(value) if is_path else find_site(value, source=source))
+    path = site_file(value, source)
+    return load_site(path) if path else None
 
 
 def site_json_schema() -> dict[str, Any]:
@@ -196,7 +206,7 @@ def overlay(site: Site) -> dict[str, Any]:
     if site.wsus:
         data["patching"] = {"wsus": {"server": site.wsus.server}}
     if site.event_forwarding:
-        data["monitoring"] = {"event_forwarding": site.event_forwarding.model_dump(mode="json")}
+        data["monitoring"] = {"event_forwarding": plain(site.event_forwarding)}  # plain: no serializer built
     if site.antivirus.signature_share:
         data["antivirus"] = {"signatures": {"share": site.antivirus.signature_share}}
     return data
@@ -263,7 +273,7 @@ def effective_profile(loaded: LoadedProfile, site: LoadedSite | None, where: str
     # plain(), not model_dump(): a profile from the cache (datacache.py) has no serializer built.
     raw = plain(loaded.profile, exclude_unset=True)
     data, origin = merge(overlay(site.site) if site else {}, raw)
-    profile = Profile.model_validate(data) if site else loaded.profile
+    profile = _validated(data) if site else loaded.profile
     gaps = needs_site(profile)
     if gaps:
         pid = loaded.profile.id
@@ -277,6 +287,16 @@ def effective_profile(loaded: LoadedProfile, site: LoadedSite | None, where: str
                                   f"not set, and profile {pid} leaves it to the site ({why})")
                           for missing, why in gaps])
     return Effective(loaded.model_copy(update={"profile": profile}), origin)
+
+
+def _validated(data: dict[str, Any]) -> Profile:
+    """The merged profile validated, or from the user's cache: building Profile's validator was
+    most of what a cached `mtk verify` with a site still spent (docs/performance.md). The key is the
+    merged data itself (its repr: plain JSON values, so equal reprs are equal data), which is
+    exactly what validation sees: any change to the profile, the site or a host's values that
+    reaches the merge is a new key; what else validation reads (LTSC dates) is in the code stamp."""
+    return cached("effective", [], lambda: Profile.model_validate(data), CACHED_CLASSES, Profile,
+                  material=repr(data).encode())
 
 
 def needs_site(profile: Profile) -> list[tuple[str, str]]:

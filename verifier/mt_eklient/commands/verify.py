@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from .. import history
-from ..catalog import load_catalog
+from ..baseline import Baseline
 from ..classification import MtClass
-from ..collection import collection_request
+from ..datacache import cached, classes_of
 from ..errors import InputError, Problem
 from ..facts import FactsRefused, load_facts
-from ..hosts import load_checked_profile
-from ..plaindata import plain
 from ..reports.console import short
-from ..resolve import HostContext, resolve
 from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
-from ..site import effective_profile, site_from_arg
+from ..sitefiles import site_file
 from ..textsafe import printable
 from .argtypes import int_at_least, iso_date
+
+# The catalog, profile and site modules (pydantic models) are imported only where a baseline is
+# resolved, not from the cache (_baseline): importing them is most of a cached `mtk verify`.
 
 # `mtk drift`: something got worse since the previous scan (a control, or a host that dropped out).
 EXIT_REGRESSED = 1
@@ -80,6 +82,9 @@ def add_site_option(parser: argparse.ArgumentParser) -> None:
 
 def _profile_with_site(args: argparse.Namespace, catalog: Any) -> tuple[Any, Any]:
     """The profile with the site's values under it, and the site."""
+    from ..hosts import load_checked_profile
+    from ..site import effective_profile, site_from_arg
+
     site = site_from_arg(args.site)
     loaded = effective_profile(load_checked_profile(args.profile, catalog), site, str(args.profile), "--site").loaded
     return loaded, site
@@ -151,20 +156,16 @@ def emit_scan(scan: ScanResult, args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     declared = _declared(args.mt_class)
-    catalog = load_catalog()
-    loaded, site = _profile_with_site(args, catalog)
+    today = args.today or date.today()
+    baseline, applications = _baseline(args, declared, today)
     refused: str | None = None
     try:
         facts: dict[str, Any] | None = _read_facts(args.facts)
     except FactsRefused as err:  # a hostile document is the host's error, reported like any other
         facts, refused = None, err.problems[0].message
     name = args.host or str(((facts or {}).get("host") or {}).get("computer_name") or args.facts.stem).lower()
-    today = args.today or date.today()
-    baseline = resolve(catalog, loaded, HostContext(name=name, declared_class=declared, site=site,
-                                                    site_id=site.site.id if site else None), today)
-    applications = plain(loaded.profile.applications)
     scan = run_evaluation(
-        [HostInput(name, baseline=baseline, facts=facts, applications=applications,
+        [HostInput(name, baseline=replace(baseline, host=name), facts=facts, applications=applications,
                    status="error" if refused else "ok", error=refused)],
         today=today, warn_days=args.warn_days, command="verify", validate=False,
         source={"kind": "facts", "path": str(args.facts), "profile": str(args.profile)},
@@ -172,7 +173,46 @@ def _verify(args: argparse.Namespace) -> int:
     return emit_scan(scan, args)
 
 
+# The package's data files a baseline is computed from besides the profile and the site: the
+# catalog and the safety floor (catalog/), the LTSC support dates (data/).
+_PACKAGE = Path(__file__).resolve().parents[1]
+_BASELINE_CLASSES = classes_of("mt_eklient.baseline", "Baseline", "ResolvedControl")
+
+
+def _baseline(args: argparse.Namespace, declared: MtClass | None, today: date) -> tuple[Baseline, list[Any]]:
+    """The host's baseline (its `host` left to the caller, who names it from the facts) and the
+    profile's applications, from the user's cache (datacache.py) when nothing they are computed from
+    changed: the catalog, floor and LTSC files, the profile's and the site's paths and bytes, the
+    declared class, the date (waiver expiry, support life), every MTK_* variable (the site's
+    MTK_MAX_WAIVER_DAYS) and the code. Anything else is a miss, which resolves afresh and reports
+    every problem of the profile or the site exactly as without the cache; a failure is not cached."""
+    site = site_file(args.site)
+    inputs = [*sorted((_PACKAGE / "catalog").glob("*.yml")), *sorted((_PACKAGE / "data").glob("*.yml")),
+              args.profile, *([site] if site else [])]
+    environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("MTK_"))
+    material = repr((str(declared) if declared else None, today.isoformat(), args.site, environment)).encode()
+    return cached("baseline", inputs, lambda: _resolve_baseline(args, declared, today), _BASELINE_CLASSES, tuple,
+                  material=material)
+
+
+def _resolve_baseline(args: argparse.Namespace, declared: MtClass | None, today: date) -> tuple[Baseline, list[Any]]:
+    from ..catalog import load_catalog
+    from ..plaindata import plain
+    from ..resolve import HostContext, resolve
+
+    catalog = load_catalog()
+    loaded, site = _profile_with_site(args, catalog)
+    # The host's name enters a baseline only as its `host` (hosts.HostResolver shares baselines so).
+    context = HostContext(name="", declared_class=declared, site=site, site_id=site.site.id if site else None)
+    return resolve(catalog, loaded, context, today), plain(loaded.profile.applications)
+
+
 def _request(args: argparse.Namespace) -> int:
+    from ..catalog import load_catalog
+    from ..collection import collection_request
+    from ..plaindata import plain
+    from ..resolve import HostContext, resolve
+
     declared = _declared(args.mt_class)
     catalog = load_catalog()
     loaded, _ = _profile_with_site(args, catalog)

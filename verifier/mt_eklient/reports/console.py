@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from ..textsafe import printable_deep
+from ..textsafe import printable, printable_deep
 from .exceptions import exception_line
 from .stream import copy_spool, spool
 
@@ -55,6 +55,7 @@ def _profile(host: dict[str, Any]) -> str:
 # A fleet console stays readable: the worst findings per host, the rest in the JSON/HTML reports.
 MAX_FINDINGS_PER_HOST = 10
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+_FINDING = ("fail", "error")
 
 
 _HEADER = ["HOST", "CLASS", "OBSERVED", "PROFILE", *(_HEAD[s] for s in STATUS_COLUMNS), "RESULT"]
@@ -69,7 +70,7 @@ def _host_cells(host: dict[str, Any]) -> list[str]:
 
 
 def _findings(host: dict[str, Any], colour: bool, max_findings: int | None) -> list[str]:
-    findings = sorted((c for c in host["controls"] if c["status"] in ("fail", "error")),
+    findings = sorted((c for c in host["controls"] if c["status"] in _FINDING),
                       key=lambda c: _SEVERITY_RANK.get(c["severity"], 9))
     procedures = (host.get("profile") or {}).get("procedures") or []
     if host["status"] == "ok" and not findings and not host["notes"] and not host.get("exceptions") and not procedures:
@@ -114,7 +115,11 @@ class ConsoleWriter:
         self.exceptions = 0
 
     def add(self, host: dict[str, Any]) -> None:
-        host = printable_deep(host)  # host-supplied text must not drive the terminal
+        for c in host["controls"]:
+            self.areas.setdefault(printable(c["area"]), dict.fromkeys(STATUS_COLUMNS, 0))[c["status"]] += 1
+        # Host-supplied text must not drive the terminal: what is shown of the host is made printable
+        # (its findings; the evidence of every other control is never printed, so is not copied).
+        host = printable_deep(dict(host, controls=[c for c in host["controls"] if c["status"] in _FINDING]))
         self.exceptions += len(host.get("exceptions") or [])
         cells = _host_cells(host)
         self.widths = [max(w, len(c)) for w, c in zip(self.widths, cells)]
@@ -122,8 +127,6 @@ class ConsoleWriter:
         lines = _findings(host, self.colour, self.max_findings)
         if lines:
             self.findings.write("\n".join(lines) + "\n")
-        for c in host["controls"]:
-            self.areas.setdefault(c["area"], dict.fromkeys(STATUS_COLUMNS, 0))[c["status"]] += 1
         self.count += 1
 
     def _row(self, cells: list[str]) -> str:

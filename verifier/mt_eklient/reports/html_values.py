@@ -19,7 +19,9 @@ _SID = re.compile(r"S-1-(?:\d+|\*)(?:-(?:\d+|\*))+")
 def e(value: Any) -> str:
     """Escaped text; line by line, so the newlines of an indented value stay and controls do not."""
     text = "" if value is None else str(value)
-    return escape("\n".join(printable(line) for line in text.split("\n")), quote=True)
+    if "\n" in text:
+        return escape("\n".join(printable(line) for line in text.split("\n")), quote=True)
+    return escape(printable(text), quote=True)
 
 
 def _whole(match: re.Match[str]) -> str:

@@ -14,7 +14,8 @@ DOCUMENTATION = """
       - >-
         Every string of a line is redacted first: the values of the host's connection and secret
         variables as Ansible resolves them (lookups, vault, variables referring to other variables)
-        become ******** before anything leaves this process, inside the facts document too.
+        and of every vaulted variable the host has become ******** before anything leaves this
+        process, inside the facts document too.
 """
 
 import contextlib
@@ -26,6 +27,7 @@ import time
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.plugins.callback import CallbackBase
 from ansible.template import Templar
+from ansible.utils.unsafe_proxy import AnsibleUnsafeText
 
 # Fields of a win_powershell result the scan needs; everything else (invocation = module args,
 # host_out, ...) stays out of the file.
@@ -141,6 +143,7 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self._started = {}
         self._play = None
+        self._decrypted = {}  # ciphertext -> plaintext, see _unvault
         path = os.environ.get("MTK_SCAN_EVENTS")
         self._out = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - open for the run
 
@@ -165,15 +168,17 @@ class CallbackModule(CallbackBase):
         self._emit(event)
 
     def _secrets(self, host, task):
-        """The host's secret values as Ansible resolves them for the connection, longest first."""
+        """The host's secret values as Ansible resolves them for the connection, longest first: every
+        variable named like a secret, and every vaulted value the host has."""
         if self._play is None:
             return []
         try:
             variables = self._play.get_variable_manager().get_vars(play=self._play, host=host, task=task)
         except Exception:  # noqa: BLE001 - no variables, nothing known to redact; mtk redacts what it knows
             return []
-        templar = Templar(loader=self._play.get_loader(), variables=variables)
         found = set()
+        variables = {name: self._unvault(value, found) for name, value in variables.items()}
+        templar = Templar(loader=self._play.get_loader(), variables=variables)
         for name in list(variables):
             if not SECRET_VAR.search(str(name)):
                 continue
@@ -181,10 +186,32 @@ class CallbackModule(CallbackBase):
                 value = templar.template(variables[name])
             except Exception:  # noqa: BLE001, S112 - an unresolvable variable is not used for the connection
                 continue
-            for text in _walk_strings(value):
-                if len(text) >= MIN_SECRET_LENGTH:
-                    found.add(text)
-        return sorted(found, key=len, reverse=True)
+            found.update(_walk_strings(value))
+        return sorted((text for text in found if len(text) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+    def _unvault(self, value, found, depth=0):
+        """The value with each vaulted string decrypted once per run (every decryption derives the key
+        again, ~10 ms, and a group's hosts share its ciphertext), added to `found`, and marked unsafe:
+        the templar never reads a secret as Jinja. One that does not decrypt stays as it was."""
+        if isinstance(value, AnsibleVaultEncryptedUnicode):
+            ciphertext = getattr(value, "_ciphertext", None)
+            plain = self._decrypted.get(ciphertext) if ciphertext is not None else None
+            if plain is None:
+                try:
+                    plain = AnsibleUnsafeText(str(value))
+                except Exception:  # noqa: BLE001 - no vault secret for it: the connection cannot use it either
+                    return value
+                if ciphertext is not None:
+                    self._decrypted[ciphertext] = plain
+            found.add(str(plain))
+            return plain
+        if depth >= 64:
+            return value
+        if isinstance(value, dict):
+            return {key: self._unvault(item, found, depth + 1) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._unvault(item, found, depth + 1) for item in value]
+        return value
 
     def v2_playbook_on_play_start(self, play):
         self._play = play

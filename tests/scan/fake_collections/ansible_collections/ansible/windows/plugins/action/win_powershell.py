@@ -53,6 +53,9 @@ class ActionModule(ActionBase):
         # The password as the connection would use it: lookups, vault and variable references resolved.
         self._templar.available_variables = task_vars
         password = self._templar.template(task_vars.get("ansible_password"))
+        if mode == "echo-var":  # a host that repeats another variable's value (fake_echo names it)
+            echoed = self._templar.template(task_vars.get(task_vars["fake_echo"]))
+            return dict(base, failed=True, msg=f"unexpected value {echoed}")
         if mode == "echo-secret":  # a badly behaved error message that repeats the password
             return dict(base, failed=True, msg=f"logon as svc with {password} failed",
                         error=[{"exception": {"message": f"password {password} refused"}}])

@@ -2,8 +2,9 @@
 
 the WM clients as built (playbooks/build_wm.yml) -> `mtk lab scan` passes (exit 0) ->
 each drift kind makes its control fail on that host only (exit 1) -> an unreachable host gives exit 3
-with the others still evaluated -> reset + rebuild -> pass. Every scan calls the collector exactly
-once per host (lab journal); the canary ansible_password never reaches any output, report or history.
+with the others still evaluated -> the host back as built -> pass (a fresh host rebuilt is the session
+build, which test_built_wm_clients_pass scans). Every scan calls the collector exactly once per host
+(lab journal); the canary ansible_password never reaches any output, report or history.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def test_drift_fails_its_control_on_that_host_only(built_lab: LabSession, root: 
     assert all(c.startswith(prefixes) for c in new), (kind, sorted(new))
 
 
-def test_unreachable_host_exit_3_then_rebuild_passes(built_lab: LabSession, root: Path, built_scan):
+def test_unreachable_host_exit_3_then_back_as_built_passes(built_lab: LabSession, root: Path, built_scan):
     victim = "wm0-lab-01"
     _, built = built_scan
     with built_lab.preserved():
@@ -108,9 +109,8 @@ def test_unreachable_host_exit_3_then_rebuild_passes(built_lab: LabSession, root
         after = built_lab.collector_calls()
         assert all(after[h] - before[h] == 1 for h in BUILT if h != victim)
 
-        built_lab.run("lab", "reset", victim)
-        built_lab.build(victim)
-        hosts = scan(built_lab, root, expect=None, name="rebuilt")
+        built_lab.restore_host(victim)
+        hosts = scan(built_lab, root, expect=None, name="back")
     assert hosts[victim]["status"] == "ok"
     assert {name: sorted(failing(host)) for name, host in hosts.items()} == {name: [] for name in BUILT}
 

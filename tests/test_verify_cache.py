@@ -16,6 +16,7 @@ import pytest
 from mt_eklient import datacache
 from mt_eklient.catalog import Catalog, load_catalog_dir
 from mt_eklient.cli import main
+from mt_eklient.commands import verify as verify_command
 from mt_eklient.hosts import resolve_host
 
 REPO = Path(__file__).resolve().parents[1]
@@ -158,6 +159,22 @@ def test_another_class_or_date_is_resolved_afresh(inputs, tmp_path, capsys, monk
     assert written == ["baseline"]  # the profile, site and merge are the same; their baseline is not
     assert other != cold
     assert other == without_cache(monkeypatch, lambda: verify(profile, site, tmp_path, capsys, *options))
+
+
+def test_a_fixed_evaluation_date_is_resolved_afresh_on_another_day(inputs, tmp_path, capsys, monkeypatch):
+    # The floor checks the profile's waivers as of the real date even under --today.
+    profile, site, written = inputs
+    verify(profile, site, tmp_path, capsys)
+
+    class Tomorrow(date):
+        @classmethod
+        def today(cls) -> date:
+            return date.fromordinal(date.today().toordinal() + 1)
+
+    monkeypatch.setattr(verify_command, "date", Tomorrow)
+    written.clear()
+    verify(profile, site, tmp_path, capsys)
+    assert written == ["baseline"]
 
 
 def test_the_host_name_is_not_part_of_the_cached_baseline(inputs, tmp_path, capsys):

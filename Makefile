@@ -27,7 +27,7 @@ lint: $(STAMP)
 
 ## test: every linter and test (what CI runs)
 test: lint
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q -n auto --dist loadscope
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q -n auto --dist loadscope --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) lab .mtk reports

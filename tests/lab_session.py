@@ -216,6 +216,10 @@ class LabSession:
                         raise AssertionError(f"{host}'s WinRM endpoint did not listen again within {timeout}s")
                     time.sleep(0.05)
 
+    def restore_host(self, host: str) -> None:
+        """Put one host back as built (its state and journal), as a rebuild would leave it."""
+        self.restore({name: data for name, data in self.built.items() if name.split(".", 1)[0] == host})
+
     @contextmanager
     def preserved(self) -> Iterator[LabSession]:
         """Whatever the body does to the lab (build, drift, reset, faults) is undone afterwards."""

@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import mt_eklient
 import pytest
 import yaml
 from lab_session import BUILT, recap
@@ -19,6 +21,7 @@ PLAYBOOK = "playbooks/build_wm.yml"
 LAB_INVENTORY = REPO / "inventories" / "lab"
 SHADOW = REPO / "verifier" / "mt_eklient" / "lab" / "ansible" / "collections" / "ansible_collections"
 MAX_CALLS_PER_HOST = 40
+REPORT_SCHEMA = json.loads((Path(mt_eklient.__file__).parent / "schemas" / "report.schema.json").read_text())
 
 def _missing_standins() -> list[str]:
     """Modules the build uses that the lab has no stand-in for (each is a one-line action plugin)."""
@@ -68,11 +71,15 @@ def test_the_lab_inventory_has_m_wm_and_mismatched_hosts():
 
 
 @pytest.fixture(scope="module")
-def built(built_lab) -> dict[str, Any]:
-    """The session's lab over WinRM (tests/lab_session.py) as built, and a second build run on it."""
+def built(built_lab, tmp_path_factory) -> dict[str, Any]:
+    """The session's lab over WinRM (tests/lab_session.py) as built, and a second build run on it
+    (writing each host's report into `reports`)."""
     assert sorted(WM_HOSTS) == sorted(BUILT), "the session lab builds other hosts than the inventory's WM clients"
-    second = built_lab.play("--limit", ",".join(WM_HOSTS), "-e", "mtk_build_batch=100%")
-    return {"lab": built_lab, "first": built_lab.first_run, "second": second, "calls": dict(built_lab.calls)}
+    reports = tmp_path_factory.mktemp("second-run-reports")
+    second = built_lab.play("--limit", ",".join(WM_HOSTS), "-e", "mtk_build_batch=100%",
+                            "-e", f"mtk_build_report_dir={reports}")
+    return {"lab": built_lab, "first": built_lab.first_run, "second": second, "calls": dict(built_lab.calls),
+            "reports": reports}
 
 
 def test_converges_every_wm_host(built):
@@ -99,6 +106,18 @@ def test_second_run_changes_nothing(built):
         second_run = built["lab"].journal(host)[built["calls"][host]:]
         assert len(second_run) == 2 and all(str(e["args"].get("script", "")).startswith("# mtk-collector")
                                             for e in second_run), [e.get("module") for e in second_run]
+
+
+def test_second_run_writes_each_hosts_passing_report(built):
+    """Every build ends with the host's scan report (JSON valid to the report schema, and HTML) in
+    mtk_build_report_dir; a compliant host's passes, and it holds no password."""
+    reports = built["reports"]
+    for host in WM_HOSTS:
+        assert (reports / f"{host}.html").is_file(), host
+        report = json.loads((reports / f"{host}.json").read_text())
+        jsonschema.validate(report, REPORT_SCHEMA)
+        assert [(h["host"], h["verdict"]) for h in report["hosts"]] == [(host, "pass")]
+    built["lab"].assert_password_nowhere(files=sorted(reports.iterdir()))
 
 
 def test_allow_listed_device_ids_are_exactly_the_profiles(built):

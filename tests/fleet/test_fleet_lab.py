@@ -3,7 +3,8 @@
 
 the four WM clients as built -> scan (clean) -> drift: AppLocker removed on the anaesthesia kiosk
 (whose manufacturer forbids antivirus) and Defender real-time off on the ultrasound station ->
-scan -> rebuild the ultrasound station, the lab PC becomes unreachable -> scan. Then
+scan -> the ultrasound station back as built (the state a rebuild gives it; tests/scan and tests/winrm
+rebuild after a drift), the lab PC becomes unreachable -> scan. Then
 `mtk report fleet` from the history and from the JSON reports: the drifted/unprotected hosts rank
 above their clean peers with the right reasons, the life-cycle table matches the edition table,
 trends see the regression and its fix, and the HTML renders in headless Chromium with its charts.
@@ -59,8 +60,7 @@ def lab(built_lab: LabSession, tmp_path_factory) -> Iterator[Lab]:
         lab.run("lab", "drift", "wm2-anest-01", "applocker-removed")
         lab.run("lab", "drift", "wm1-sono-01", "defender-realtime-off")
         lab.scans.append(lab.scan("drifted", 1))
-        lab.run("lab", "reset", "wm1-sono-01")
-        built_lab.build("wm1-sono-01")
+        built_lab.restore_host("wm1-sono-01")
         lab.run("lab", "drift", "wm0-lab-01", "unreachable")
         lab.scans.append(lab.scan("rebuilt", 3))
         yield lab

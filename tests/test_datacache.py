@@ -150,3 +150,15 @@ def test_every_profile_model_may_be_unpickled():
     models = {name for name, obj in vars(profile_module).items()
               if isinstance(obj, type) and issubclass(obj, _Model) and obj is not _Model}
     assert {name for module, name in profile_module.CACHED_CLASSES if module == "mt_eklient.profile"} >= models
+
+
+@pytest.mark.parametrize("module", ["resolve.py", "commands/verify.py", "catalog/firewall.yml", "data/ltsc.yml"])
+def test_the_code_stamp_changes_with_the_code_that_computes_cached_data(tmp_path, monkeypatch, module):
+    for sub in datacache._CODE_DIRS:
+        (tmp_path / sub).mkdir(exist_ok=True)
+    (tmp_path / module).parent.mkdir(exist_ok=True)
+    (tmp_path / module).write_text("one\n", encoding="utf-8")
+    monkeypatch.setattr(datacache, "_PACKAGE", tmp_path)
+    before = datacache._code_stamp.__wrapped__()
+    (tmp_path / module).write_text("one, edited\n", encoding="utf-8")
+    assert datacache._code_stamp.__wrapped__() != before

@@ -16,6 +16,7 @@ import pytest
 from mt_eklient import datacache
 from mt_eklient.catalog import Catalog, load_catalog_dir
 from mt_eklient.cli import main
+from mt_eklient.commands import verify as verify_command
 from mt_eklient.hosts import resolve_host
 
 REPO = Path(__file__).resolve().parents[1]
@@ -160,6 +161,22 @@ def test_another_class_or_date_is_resolved_afresh(inputs, tmp_path, capsys, monk
     assert other == without_cache(monkeypatch, lambda: verify(profile, site, tmp_path, capsys, *options))
 
 
+def test_a_fixed_evaluation_date_is_resolved_afresh_on_another_day(inputs, tmp_path, capsys, monkeypatch):
+    # The floor checks the profile's waivers as of the real date even under --today.
+    profile, site, written = inputs
+    verify(profile, site, tmp_path, capsys)
+
+    class Tomorrow(date):
+        @classmethod
+        def today(cls) -> date:
+            return date.fromordinal(date.today().toordinal() + 1)
+
+    monkeypatch.setattr(verify_command, "date", Tomorrow)
+    written.clear()
+    verify(profile, site, tmp_path, capsys)
+    assert written == ["baseline"]
+
+
 def test_the_host_name_is_not_part_of_the_cached_baseline(inputs, tmp_path, capsys):
     profile, site, written = inputs
     verify(profile, site, tmp_path, capsys)
@@ -198,16 +215,18 @@ def test_a_damaged_or_foreign_entry_is_ignored(inputs, tmp_path, capsys, damage)
 
 def test_a_warm_verify_with_a_site_imports_neither_pydantic_nor_yaml(tmp_path):
     # What keeps a cached `mtk verify` short (docs/performance.md): the baseline comes from the
-    # cache, so neither the catalog and profile models (pydantic) nor YAML are imported.
-    code = (
-        "import sys\nfrom mt_eklient.cli import main\n"
-        f"main(['verify', {str(FACTS)!r}, '--profile', 'profiles/sonora-review-4.yml', '--site', 'region-vastland',"
-        " '--class', 'WM1', '--today', '2026-11-25', '--no-history'])\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'yaml', 'jsonschema'}), file=sys.stderr)\n")
+    # cache, so neither the catalog and profile models (pydantic) nor YAML are imported, whichever
+    # reports are written.
+    argv = ["verify", str(FACTS), "--profile", str(REPO / "profiles" / "sonora-review-4.yml"), "--site",
+            "region-vastland", "--class", "WM1", "--today", "2026-11-25", "--history", "h.sqlite", "--json", "r.json",
+            "--junit", "r.xml", "--html", "r.html"]
+    code = (f"import sys\nfrom mt_eklient.cli import main\nmain({argv!r})\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'yaml', 'jsonschema'}), file=sys.stderr)\n")
     env = dict(os.environ, **{datacache.CACHE_ENV: str(tmp_path / "cache")})
-    runs = [subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
-                           check=False) for _ in range(2)]
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=120, check=False) for _ in range(2)]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert {"r.json", "r.xml", "r.html", "h.sqlite"} <= {p.name for p in tmp_path.iterdir()}
     assert runs[0].stderr.splitlines()[-1] == "['pydantic', 'yaml']"  # cold: everything parsed and validated
     assert runs[1].stderr.splitlines()[-1] == "[]"
     assert runs[1].stdout == runs[0].stdout

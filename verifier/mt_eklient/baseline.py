@@ -9,6 +9,7 @@ most of what a short `mtk verify` would otherwise cost (docs/performance.md).
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,3 +76,9 @@ def normalise_address(text: str) -> str:
     if network.num_addresses == 1:
         return str(network.network_address)
     return str(network)
+
+
+def meaning_key(value: Any) -> str:
+    """A raw value as a key of Control.meanings (ResolvedControl.meanings): JSON's spelling (1 -> "1",
+    True -> "true")."""
+    return value if isinstance(value, str) else json.dumps(value)

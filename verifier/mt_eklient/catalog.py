@@ -3,7 +3,6 @@ only loads and validates it."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .baseline import meaning_key
 from .datacache import cached, classes_of
 from .errors import InputError, Problem
 from .yamlsource import load_yaml
@@ -168,11 +168,6 @@ class Control(_Model):
     def value_meanings(self) -> dict[str, str]:
         """`meanings` keyed as reports look values up (meaning_key)."""
         return {meaning_key(k): v for k, v in self.meanings.items()}
-
-
-def meaning_key(value: Any) -> str:
-    """A raw value as a key of Control.meanings: JSON's spelling (1 -> "1", True -> "true")."""
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 @dataclass(frozen=True)

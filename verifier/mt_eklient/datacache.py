@@ -36,8 +36,9 @@ CACHE_ENV = "MTK_CACHE_DIR"
 # Entries beyond this many (oldest first) are removed when a new one is written.
 MAX_ENTRIES = 200
 _PACKAGE = Path(__file__).resolve().parent
-# Where the code that parses and validates cached data lives (relative to the package).
-_CODE_DIRS = (".", "fleet", "data", "catalog")
+# Where the code that parses, validates and resolves cached data lives (relative to the package):
+# commands/ too, since `mtk verify` caches the baseline it resolves (commands/verify.py).
+_CODE_DIRS = (".", "fleet", "data", "catalog", "commands")
 
 
 def cache_dir() -> Path | None:

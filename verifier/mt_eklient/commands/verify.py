@@ -183,14 +183,16 @@ def _baseline(args: argparse.Namespace, declared: MtClass | None, today: date) -
     """The host's baseline (its `host` left to the caller, who names it from the facts) and the
     profile's applications, from the user's cache (datacache.py) when nothing they are computed from
     changed: the catalog, floor and LTSC files, the profile's and the site's paths and bytes, the
-    declared class, the date (waiver expiry, support life), every MTK_* variable (the site's
+    declared class, the date evaluated as of (--today) and the real one (the floor's checks of the
+    profile's waivers run as of today: hosts.catalog_problems), every MTK_* variable (the site's
     MTK_MAX_WAIVER_DAYS) and the code. Anything else is a miss, which resolves afresh and reports
     every problem of the profile or the site exactly as without the cache; a failure is not cached."""
     site = site_file(args.site)
     inputs = [*sorted((_PACKAGE / "catalog").glob("*.yml")), *sorted((_PACKAGE / "data").glob("*.yml")),
               args.profile, *([site] if site else [])]
     environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("MTK_"))
-    material = repr((str(declared) if declared else None, today.isoformat(), args.site, environment)).encode()
+    material = repr((str(declared) if declared else None, today.isoformat(), date.today().isoformat(), args.site,
+                     environment)).encode()
     return cached("baseline", inputs, lambda: _resolve_baseline(args, declared, today), _BASELINE_CLASSES, tuple,
                   material=material)
 

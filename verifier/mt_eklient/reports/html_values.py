@@ -9,7 +9,7 @@ import re
 from html import escape
 from typing import Any
 
-from ..catalog import meaning_key
+from ..baseline import meaning_key
 from ..textsafe import printable
 
 # A SID, or a SID pattern of the catalog (S-1-5-21-*-500): kept on one line.

@@ -26,6 +26,8 @@ from typing import Any
 from . import faults, paths
 
 READY_TIMEOUT = 30.0
+# The daemon opens a TLS listener per host before it is ready: ~0.15 s each on a 2-core machine.
+READY_TIMEOUT_PER_HOST = 0.5
 WATCH_INTERVAL = 0.25
 
 
@@ -93,7 +95,8 @@ def start(accounts: dict[str, tuple[str, str]], lab_dir: Path | None = None, env
     proc = subprocess.Popen([sys.executable, "-m", "mt_eklient.lab.endpoints", str(lab_dir)], env=process_env,
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
-    deadline = time.monotonic() + READY_TIMEOUT
+    timeout = READY_TIMEOUT + READY_TIMEOUT_PER_HOST * len(hosts)
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the lab's WinRM endpoints exited at start (exit {proc.returncode}); "
@@ -102,7 +105,7 @@ def start(accounts: dict[str, tuple[str, str]], lab_dir: Path | None = None, env
             return proc.pid
         time.sleep(0.05)
     proc.terminate()
-    raise RuntimeError(f"the lab's WinRM endpoints did not start within {READY_TIMEOUT:.0f}s")
+    raise RuntimeError(f"the lab's WinRM endpoints for {len(hosts)} host(s) did not start within {timeout:.0f}s")
 
 
 def stop(lab_dir: Path | None = None) -> bool:

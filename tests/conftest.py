@@ -22,6 +22,7 @@ SLOWEST = ("tests/awx/test_runner.py", "tests/build/test_maintenance_window.py",
            "tests/winrm/test_winrm_end_to_end.py", "tests/fleet/test_fleet_lab.py", "tests/scan/test_scan_testinfra.py")
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: pytest without it runs too (-p no:xdist)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: one worker more than there are cores. About a minute of each run is waiting, not
     computing (the lab's reboots in tests/build, a task timeout and a modelled latency in tests/winrm

@@ -50,6 +50,7 @@ class RunnerLab:
         self.history = history
         self.env = dict(session.env, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
         self.mtk("lab", "reset", FRESH)
+        self.envvars = json.loads(self.mtk("lab", "env", "--json").stdout)  # what a site puts into env/envvars
 
     def mtk(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([tool("mtk"), *args], env=self.env, capture_output=True, text=True, check=False,
@@ -62,8 +63,7 @@ class RunnerLab:
         """`ansible-runner run` in a fresh private data directory; returns the job's artefacts."""
         private = self.root / f"runner-{ident}"
         (private / "env").mkdir(parents=True)
-        envvars = json.loads(self.mtk("lab", "env", "--json").stdout)
-        envvars["MTK_HISTORY"] = self.history
+        envvars = {**self.envvars, "MTK_HISTORY": self.history}
         (private / "env" / "envvars").write_text(json.dumps(envvars), encoding="utf-8")
         (private / "env" / "extravars").write_text(json.dumps(extravars or {}), encoding="utf-8")
         command = [tool("ansible-runner"), "run", str(private), "-p", playbook, "--project-dir", str(REPO),

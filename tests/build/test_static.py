@@ -81,11 +81,26 @@ def test_roles_layout_and_prefixed_variables():
             assert (role / part).is_file(), f"{role.name}: missing {part}"
         defaults = yaml.safe_load((role / "defaults/main.yml").read_text()) or {}
         spec = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-        assert set(defaults) == set(spec), f"{role.name}: defaults and argument_specs differ"
+        # mt_build, the plan mt_preflight sets, is the one input the build roles share: required, no default.
+        shared = {name for name in spec if name == "mt_build"}
+        assert all(spec[name].get("required") is True for name in shared), f"{role.name}: mt_build must be required"
+        assert set(defaults) == set(spec) - shared, f"{role.name}: defaults and argument_specs differ"
         for name in defaults:
             assert name.startswith(f"{role.name}_"), f"{role.name}: variable {name} lacks the role prefix"
         for name, value in defaults.items():
             assert not re.search(r"(?i)password|secret|token", name) or value in ("", None), f"secret in {name}"
+
+
+def test_build_roles_read_the_plan_fact_as_it_is():
+    """A role variable defaulting to "{{ mt_build }}" made every read render the whole plan (~30 kB) to
+    text and parse it back (Ansible's non-native templating): ~30 % of a lab build's controller CPU.
+    The roles read mt_build itself, and validate it through their argument specs."""
+    for role in ROLES:
+        defaults = yaml.safe_load((role / "defaults/main.yml").read_text()) or {}
+        assert not any("mt_build }}" in str(value) for value in defaults.values()), role.name
+        uses_plan = any("mt_build." in path.read_text() for path in (role / "tasks").glob("*.yml"))
+        spec = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+        assert uses_plan == ("mt_build" in spec) or role.name == "mt_preflight", role.name
 
 
 def _tasks(path: Path) -> list[dict[str, Any]]:

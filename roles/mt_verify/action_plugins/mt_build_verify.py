@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 module: mt_build_verify
 short_description: Verify a built host with the verifier and write its report (controller only)
 description:
-  - Evaluates every control of the host's baseline (resolved again from C(mt_verify_plan.resolved_with)) against
+  - Evaluates every control of the host's baseline (resolved again from C(mt_build.resolved_with)) against
     the facts of the verification collection, with C(mt_eklient.buildverify.verify).
   - Writes C(<host>.json) and C(<host>.html) into I(report_dir), the same reports as C(mtk scan).
   - Returns C(verified), C(failing) (each failing control, its status, message and whether the build sets it),
@@ -46,9 +46,9 @@ class ActionModule(ActionBase):
         except ImportError as err:
             raise AnsibleError(f"mt_build_verify needs the mt-eklient Python package ({err})") from err
         name = task_vars.get("inventory_hostname", "?")
-        plan = self._templar.template(task_vars.get("mt_verify_plan"))
+        plan = self._templar.template(task_vars.get("mt_build"))
         if not isinstance(plan, dict) or "resolved_with" not in plan:
-            raise AnsibleError("mt_build_verify: no plan in mt_verify_plan (run mt_preflight first)")
+            raise AnsibleError("mt_build_verify: no plan in mt_build (run mt_preflight first)")
         facts = self._task.args.get("facts")
         if isinstance(facts, list):
             facts = facts[0] if facts else None

@@ -37,6 +37,16 @@ def test_a_command_imports_its_own_module_only(argv, module, absent):
     assert module in loaded and absent not in loaded
 
 
+def test_lab_commands_build_their_parser_without_the_scan_or_the_evaluation():
+    """Every `mtk lab ...` call (tests and the demo make hundreds) builds the lab group's parser, which
+    registers `lab scan` and `lab plan`: their options come from light modules, not from the scan,
+    the evaluation and the reports (~0.15 CPU-s a call)."""
+    loaded = _imported_after(["lab", "env", "--help"])
+    assert "mt_eklient.commands.lab" in loaded and "mt_eklient.commands.scan" in loaded
+    assert [m for m in loaded if m in ("mt_eklient.scan", "mt_eklient.evaluate", "mt_eklient.commands.verify",
+                                       "mt_eklient.catalog") or m.startswith("pydantic")] == []
+
+
 def test_help_lists_every_command_with_the_modules_own_help(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])

@@ -22,8 +22,6 @@ from .errors import InputError
 from .hosts import HostResolver
 from .plaindata import plain
 from .scan import (
-    DEFAULT_FORKS,
-    DEFAULT_TIMEOUT,
     AnsibleOptions,
     Collected,
     Redactor,
@@ -31,6 +29,7 @@ from .scan import (
     progress_printer,
     read_inventory,
 )
+from .scanlimits import DEFAULT_FORKS, DEFAULT_TIMEOUT
 
 EXIT_NOTHING, EXIT_CHANGES, EXIT_HOST = 0, 1, 3
 

@@ -50,6 +50,7 @@ from .hosts import HostResolver
 from .plaindata import plain
 from .reports.stream import ScanReports, Tally
 from .resolve import Baseline
+from .scanlimits import DEFAULT_FORKS, DEFAULT_TIMEOUT
 from .scanresult import HostInput, evaluate_host, open_reports, scan_header
 from .textsafe import printable
 from .yamlsource import plain_reason
@@ -58,8 +59,6 @@ COLLECTOR = Path(__file__).resolve().parent / "collector" / "collect.ps1"
 PLAYBOOK = Path(__file__).resolve().parent / "ansible_scan" / "collect.yml"
 CALLBACK = "mtk_scan"
 
-DEFAULT_FORKS = 20
-DEFAULT_TIMEOUT = 300  # seconds per host: the collector takes seconds, a slow WinRM link minutes
 # Extra time the overall deadline allows for Ansible's start-up and the last results.
 OVERALL_MARGIN = 60.0
 INTERRUPTED = "scan interrupted"

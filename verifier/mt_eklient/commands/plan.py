@@ -15,7 +15,7 @@ HELP = "what a build would change on each host (read-only, one collector call pe
 
 
 def _arguments(parser: argparse.ArgumentParser, inventory_required: bool, inventory_dest: str) -> None:
-    from ..scan import DEFAULT_FORKS, DEFAULT_TIMEOUT
+    from ..scanlimits import DEFAULT_FORKS, DEFAULT_TIMEOUT
 
     parser.add_argument("-i", "--inventory", action="append", required=inventory_required, metavar="INVENTORY",
                         dest=inventory_dest, help="Ansible inventory (as for mtk scan and the build; repeatable)")

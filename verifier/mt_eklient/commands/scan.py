@@ -10,12 +10,12 @@ from pathlib import Path
 
 from ..errors import InputError
 from .argtypes import add_troubleshooting_options, int_at_least
-from .verify import add_history_options, add_report_options, report_outputs
+from .reportargs import add_history_options, add_report_options, report_outputs
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser, inventory_required: bool = True,
                        inventory_dest: str = "inventory") -> None:
-    from ..scan import DEFAULT_FORKS, DEFAULT_TIMEOUT
+    from ..scanlimits import DEFAULT_FORKS, DEFAULT_TIMEOUT
 
     parser.add_argument("-i", "--inventory", action="append", required=inventory_required, metavar="INVENTORY",
                         dest=inventory_dest,

@@ -21,7 +21,8 @@ from ..reports.console import short
 from ..scanresult import HostInput, ScanResult, run_evaluation, write_reports
 from ..sitefiles import site_file
 from ..textsafe import printable
-from .argtypes import int_at_least, iso_date
+from .argtypes import iso_date
+from .reportargs import add_history_options, add_report_options, report_outputs
 
 # The catalog, profile and site modules (pydantic models) are imported only where a baseline is
 # resolved, not from the cache (_baseline): importing them is most of a cached `mtk verify`.
@@ -90,25 +91,6 @@ def _profile_with_site(args: argparse.Namespace, catalog: Any) -> tuple[Any, Any
     return loaded, site
 
 
-def add_report_options(parser: argparse.ArgumentParser) -> None:
-    """--json/--junit/--html/--warn-days, shared by every verifying command (verify, scan, lab scan)."""
-    parser.add_argument("--json", dest="json_path", metavar="PATH", help="write the JSON report ('-': to stdout)")
-    parser.add_argument("--junit", dest="junit_path", metavar="PATH", help="write JUnit XML")
-    parser.add_argument("--html", dest="html_path", metavar="PATH", help="write the HTML report")
-    parser.add_argument("--warn-days", type=int_at_least(0), default=180, metavar="N",
-                        help="warn this many days before the OS leaves support (default: %(default)s)")
-
-
-def add_history_options(parser: argparse.ArgumentParser) -> None:
-    """--history LOCATION | --no-history."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--history", metavar="LOCATION", help=history.OPTION_HELP)
-    group.add_argument("--no-history", action="store_true", help="do not store this scan")
-
-
-# Names other command modules imported before these were public.
-
-
 def _declared(text: str | None) -> MtClass | None:
     if text is None:
         return None
@@ -138,15 +120,6 @@ def _read_facts(path: Path) -> dict[str, Any]:
             rest = len(problems) - len(kept)
             raise InputError([*kept, Problem(str(path), None, "", f"... and {rest} more problems")]) from None
         raise
-
-
-def report_outputs(args: argparse.Namespace) -> dict[str, Any]:
-    """open_reports' keyword arguments from the options of add_report_options and add_history_options."""
-    to_stdout = args.json_path == "-"
-    no_history = getattr(args, "no_history", False)
-    return {"json_path": args.json_path, "junit_path": args.junit_path, "html_path": args.html_path,
-            "console": sys.stderr if to_stdout else sys.stdout,
-            "history_path": None if no_history else history.history_path(getattr(args, "history", None))}
 
 
 def emit_scan(scan: ScanResult, args: argparse.Namespace) -> int:

@@ -103,6 +103,21 @@ def test_build_roles_read_the_plan_fact_as_it_is():
         assert uses_plan == ("mt_build" in spec) or role.name == "mt_preflight", role.name
 
 
+def test_the_plan_fact_holds_every_key_the_build_reads():
+    """mt_build_preflight keeps in the fact mt_build only BUILD_FACT_KEYS (Ansible copies a host's
+    facts for every task): a role, handler or plugin reading any other key would find it missing."""
+    plugins = REPO / "roles" / "mt_preflight" / "action_plugins"
+    source = (plugins / "mt_build_preflight.py").read_text()
+    kept = set(re.findall(r'"(\w+)"', source.split("BUILD_FACT_KEYS = ", 1)[1].split(")", 1)[0])) | {"reboot_controls"}
+    readers = [p for p in (*(REPO / "roles").glob("*/tasks/*.yml"), *PLAYBOOKS)
+               if "mt_preflight" not in p.parts]
+    read = {(p.name, key) for p in readers for key in re.findall(r"\bmt_build\.(\w+)", p.read_text())}
+    verify = (REPO / "roles" / "mt_verify" / "action_plugins" / "mt_build_verify.py").read_text()
+    read |= {("mt_build_verify.py", key) for key in re.findall(r'plan(?:\.get\(|\[)"(\w+)"', verify)}
+    assert {key for _, key in read} >= {"apply", "resolved_with", "reboot_controls"}, read  # the patterns still find the reads
+    assert {(name, key) for name, key in read if key not in kept} == set()
+
+
 def _tasks(path: Path) -> list[dict[str, Any]]:
     return yaml.safe_load(path.read_text()) or []
 

@@ -16,7 +16,8 @@ description:
     connection would not come from the management zone.
   - Expands the built-in Administrator pattern to the machine's SID, adds the local names of the
     managed groups, decides whether the host's clock is inside the maintenance window and keeps the
-    nameplate's C(built_at) when nothing else changes. Updates the fact C(mt_build).
+    nameplate's C(built_at) when nothing else changes. Updates the fact C(mt_build) with what the
+    build reads (C(apply), C(updates), ...); returns the whole change set as C(changes) and C(not_built).
 options:
   facts:
     description: The collector's facts document (dict or JSON string).
@@ -43,6 +44,12 @@ from datetime import UTC, date, datetime
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+
+# What the build's roles, handlers and mt_build_verify read of the plan after the preflight. Ansible
+# copies, cleans and wraps a host's facts for every task, so the fact holds only these (~30 of the
+# plan's ~110 kB on a fresh host); the whole change set and the report stay in this task's result.
+BUILD_FACT_KEYS = ("apply", "updates", "compensating_controls", "antivirus_permitted", "in_maintenance_window",
+                   "maintenance_window", "needs_reboot", "collection_request", "resolved_with", "profile", "os")
 
 
 def _controller_address(target):
@@ -138,5 +145,8 @@ class ActionModule(ActionBase):
             *[f"  {c['control']} {c['kind']} {c['item']}: {describe(c)}" for c in final["changes"]],
             *[f"  not built: {c['control']}: {c['message'] or c['title']}" for c in final["not_built"]],
             *[f"warning: {w}" for w in final["warnings"]]]
-        result.update(changed=False, ansible_facts={"mt_build": final}, msg=final["report"])
+        fact = {key: final[key] for key in BUILD_FACT_KEYS if key in final}
+        fact["reboot_controls"] = sorted({c["control"] for c in final["changes"] if c.get("needs_reboot")})
+        result.update(changed=False, ansible_facts={"mt_build": fact}, msg=final["report"],
+                      changes=final["changes"], not_built=final["not_built"])
         return result

@@ -67,7 +67,7 @@ class ActionModule(ActionBase):
         message = outcome.message()
         rebooted = bool(plan.get("in_maintenance_window")) and boolean(self._templar.template(task_vars.get("mtk_build_reboot", True)))
         failing = {f["control"] for f in outcome.failing}
-        waiting = sorted({c["control"] for c in plan.get("changes") or [] if c.get("needs_reboot")} & failing)
+        waiting = sorted(set(plan.get("reboot_controls") or ()) & failing)
         if not outcome.ok and plan.get("needs_reboot") and not rebooted:
             message += (f"; a reboot is pending{' for ' + ', '.join(waiting) if waiting else ''} (outside the "
                         "maintenance window, or mtk_build_reboot is false): changes that need it take effect "

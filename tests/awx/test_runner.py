@@ -142,6 +142,12 @@ def test_build_through_the_runner(lab: RunnerLab, build):
     assert refused.stats()["changed"] == {}
     assert (built.status, built.rc) == ("successful", 0), built.explain()
     assert set(built.stats()["changed"]) == {FRESH}
+    # The job's events carry the change set as data (the preflight's result), and the plan fact only
+    # what the roles read.
+    [preflight] = [e["event_data"]["res"] for e in built.events if e["event"] == "runner_on_ok"
+                   and str(e["event_data"].get("task", "")).startswith("Check the OS, complete the plan")]
+    assert preflight["changes"] and all({"control", "before", "after"} <= set(c) for c in preflight["changes"])
+    assert "changes" not in preflight["ansible_facts"]["mt_build"] and "apply" in preflight["ansible_facts"]["mt_build"]
     assert lab.session.journal("m1-ct-01") == [], "the M computer was contacted"  # since the session's lab up
 
 

@@ -46,7 +46,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 # What the build's roles, handlers and mt_build_verify read of the plan after the preflight. Ansible
-# copies, cleans and wraps a host's facts for every task, so the fact holds only these (~30 of the
+# copies, cleans and wraps a host's facts for every task, so the fact holds only these (~35 of the
 # plan's ~110 kB on a fresh host); the whole change set and the report stay in this task's result.
 BUILD_FACT_KEYS = ("apply", "updates", "compensating_controls", "antivirus_permitted", "in_maintenance_window",
                    "maintenance_window", "needs_reboot", "collection_request", "resolved_with", "profile", "os")

@@ -92,7 +92,7 @@ def test_roles_layout_and_prefixed_variables():
 
 
 def test_build_roles_read_the_plan_fact_as_it_is():
-    """A role variable defaulting to "{{ mt_build }}" made every read render the whole plan (~30 kB) to
+    """A role variable defaulting to "{{ mt_build }}" made every read render the whole plan (~100 kB on a fresh host) to
     text and parse it back (Ansible's non-native templating): ~30 % of a lab build's controller CPU.
     The roles read mt_build itself, and validate it through their argument specs."""
     for role in ROLES:

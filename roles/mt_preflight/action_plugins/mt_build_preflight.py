@@ -136,7 +136,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, refused=True, refusals=final["refusals"],
                           msg=f"REFUSED {name}: " + "; ".join(final["refusals"]))
             return result
-        final["report"] = [
+        report = [
             f"OS: {final['os']['support']}",
             f"maintenance window now: {'yes' if final['in_maintenance_window'] else 'no'} (host clock {local:%a %H:%M})",
             f"nameplate: {'current, kept' if final['nameplate']['current'] else 'will be written last'}",
@@ -145,8 +145,8 @@ class ActionModule(ActionBase):
             *[f"  {c['control']} {c['kind']} {c['item']}: {describe(c)}" for c in final["changes"]],
             *[f"  not built: {c['control']}: {c['message'] or c['title']}" for c in final["not_built"]],
             *[f"warning: {w}" for w in final["warnings"]]]
-        fact = {key: final[key] for key in BUILD_FACT_KEYS if key in final}
+        fact = {key: final[key] for key in BUILD_FACT_KEYS}
         fact["reboot_controls"] = sorted({c["control"] for c in final["changes"] if c.get("needs_reboot")})
-        result.update(changed=False, ansible_facts={"mt_build": fact}, msg=final["report"],
+        result.update(changed=False, ansible_facts={"mt_build": fact}, msg=report,
                       changes=final["changes"], not_built=final["not_built"])
         return result
